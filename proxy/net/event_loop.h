@@ -1,0 +1,55 @@
+// EventLoop: one libuv loop and the small services every owner on it needs.
+// Only proxy/net includes <uv.h>; other layers see these wrappers.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+struct uv_loop_s;
+
+namespace imapfront::net {
+
+class EventLoop {
+public:
+    EventLoop();
+    ~EventLoop();  // closes every handle still open and runs the loop until they are freed
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    void run();   // until stop() or no handles are left
+    void stop();  // safe from any callback on this loop
+
+    // Runs `fn` on this loop after the current callback stack unwinds: the
+    // way an owner deletes itself without freeing memory a caller still uses.
+    void defer(std::function<void()> fn);
+
+    // Runs `fn` when the process gets `signum` (SIGINT, SIGTERM, SIGHUP).
+    void on_signal(int signum, std::function<void()> fn);
+
+    uv_loop_s* raw();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// A restartable one-shot timer. Destroying it cancels it; the libuv handle is
+// freed by its close callback.
+class Timer {
+public:
+    explicit Timer(EventLoop& loop);
+    ~Timer();
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    void start(std::chrono::milliseconds after, std::function<void()> fn);
+    void stop();
+
+private:
+    struct Handle;
+    Handle* handle_;
+};
+
+}  // namespace imapfront::net

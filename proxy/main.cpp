@@ -1,1 +1,96 @@
-int main() { return 0; }
+// imapfront command line: `imapfront --config FILE` runs the proxy,
+// `imapfront check FILE` validates a routing YAML file.
+#include "config/config.h"
+#include "proxy/net/event_loop.h"
+#include "proxy/session/log.h"
+#include "proxy/session/server.h"
+#include "proxy/session/snapshot.h"
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using namespace imapfront;
+
+constexpr std::string_view usage =
+    "usage: imapfront --config FILE     run the proxy\n"
+    "       imapfront check FILE        validate a routing YAML file and exit\n";
+
+int print_errors(const config::LoadResult& result) {
+    for (const auto& error : result.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    return 1;
+}
+
+int check(const std::string& path) {
+    const config::LoadResult result = config::load_file(path);
+    if (!result.errors.empty()) return print_errors(result);
+    try {
+        session::make_snapshot(result.config);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "%s: %s\n", path.c_str(), error.what());
+        return 1;
+    }
+    std::printf("%s: OK\n", path.c_str());
+    return 0;
+}
+
+session::LogFormat log_format(config::LogFormat format) {
+    return format == config::LogFormat::Text ? session::LogFormat::Text : session::LogFormat::Json;
+}
+
+session::LogLevel log_level(config::LogLevel level) {
+    switch (level) {
+    case config::LogLevel::Debug: return session::LogLevel::Debug;
+    case config::LogLevel::Info: return session::LogLevel::Info;
+    case config::LogLevel::Warn: return session::LogLevel::Warn;
+    case config::LogLevel::Error: return session::LogLevel::Error;
+    }
+    return session::LogLevel::Info;
+}
+
+int run(const std::string& path) {
+    const config::LoadResult result = config::load_file(path);
+    if (!result.errors.empty()) return print_errors(result);
+    session::configure_log(log_format(result.config->log.format), log_level(result.config->log.level));
+
+    std::signal(SIGPIPE, SIG_IGN);
+    net::EventLoop loop;
+    try {
+        session::Server server(loop, session::make_snapshot(result.config));
+        server.start();
+        bool stopping = false;
+        const auto shut_down = [&] {
+            if (stopping) return;
+            stopping = true;
+            session::log_event(session::LogLevel::Info, "shutdown", {});
+            server.stop([&loop] { loop.stop(); });
+        };
+        loop.on_signal(SIGTERM, shut_down);
+        loop.on_signal(SIGINT, shut_down);
+        session::log_event(session::LogLevel::Info, "started", {{"config", result.config->source_path}});
+        loop.run();
+    } catch (const std::exception& error) {
+        session::log_event(session::LogLevel::Error, "fatal", {{"error", error.what()}});
+        return 1;
+    }
+    session::log_event(session::LogLevel::Info, "stopped", {});
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 2 && args[0] == "check") return check(args[1]);
+    if (args.size() == 2 && args[0] == "--config") return run(args[1]);
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+        std::fputs(usage.data(), stdout);
+        return 0;
+    }
+    std::fputs(usage.data(), stderr);
+    return 2;
+}

@@ -1,0 +1,285 @@
+#include "proxy/session/client_session.h"
+
+#include "proxy/imap/capabilities.h"
+#include "proxy/imap/status_line.h"
+#include "proxy/session/log.h"
+
+#include <utility>
+
+namespace imapfront::session {
+namespace {
+
+// Client bytes held while a command waits (login, SELECTA): beyond this the
+// session stops reading the client until it catches up.
+constexpr std::size_t held_input_limit = 64 * 1024;
+// A command imapfront handles itself (LISTA, SELECTA...) is small.
+constexpr std::size_t local_command_limit = 64 * 1024;
+
+}  // namespace
+
+std::string_view state_name(State state) {
+    switch (state) {
+    case State::TlsHandshake: return "tls_handshake";
+    case State::NotAuthenticated: return "not_authenticated";
+    case State::LoggingIn: return "logging_in";
+    case State::LoginDelay: return "login_delay";
+    case State::Authenticated: return "authenticated";
+    case State::Closing: return "closing";
+    }
+    return "unknown";
+}
+
+ClientSession::ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> snapshot,
+                             const config::Listener& listener, std::unique_ptr<net::Stream> client, std::uint64_t id)
+    : host_(host),
+      snapshot_(std::move(snapshot)),
+      config_(*snapshot_->config),
+      listener_(listener),
+      client_(std::move(client)),
+      id_(std::to_string(id)),
+      framer_(imap::preauth_limits()),
+      login_timer_(host.loop()),
+      idle_timer_(host.loop()),
+      delay_timer_(host.loop()) {
+    client_->set_handler(this);
+}
+
+ClientSession::~ClientSession() {
+    if (client_) client_->set_handler(nullptr);
+}
+
+void ClientSession::start() {
+    const auto& peer = client_->peer();
+    log("connect", {{"listener", listener_.name}, {"client_port", std::to_string(peer.port)}});
+    login_timer_.start(config_.limits.login_timeout, [this] { close_with("* BYE Login timeout, closing connection\r\n"); });
+    if (listener_.tls == config::TlsMode::Implicit) {
+        enter(State::TlsHandshake);
+        client_->start_tls_server(snapshot_->server_tls);
+        return;
+    }
+    write_client("* OK [CAPABILITY " + preauth_capabilities() + "] imapfront ready\r\n");
+}
+
+void ClientSession::shut_down(std::string_view text) {
+    close_with("* BYE [UNAVAILABLE] " + std::string(text) + "\r\n");
+}
+
+void ClientSession::enter(State next) {
+    if (log_enabled(LogLevel::Debug)) {
+        log("state", {{"from", state_name(state_)}, {"to", state_name(next)}});
+    }
+    state_ = next;
+}
+
+void ClientSession::close_with(std::string_view bye_line) {
+    if (state_ == State::Closing) return;
+    write_client(std::string(bye_line));
+    enter(State::Closing);
+    login_timer_.stop();
+    idle_timer_.stop();
+    delay_timer_.stop();
+    if (link_) link_->logout();
+    held_.clear();
+    client_->close();
+}
+
+void ClientSession::finish() {
+    if (finished_) return;
+    finished_ = true;
+    login_timer_.stop();
+    idle_timer_.stop();
+    delay_timer_.stop();
+    if (link_) link_->logout();
+    host_.session_finished(*this);
+}
+
+// ---- client side I/O -------------------------------------------------------
+
+bool ClientSession::accepting_commands() const {
+    return (state_ == State::NotAuthenticated || state_ == State::Authenticated) && !waiting_command_;
+}
+
+void ClientSession::on_data(std::string_view bytes) {
+    if (state_ == State::Closing || state_ == State::TlsHandshake) return;
+    if (state_ == State::Authenticated) restart_idle_timer();
+    if (!accepting_commands() || !held_.empty()) {
+        held_.append(bytes);
+        if (held_.size() > held_input_limit) client_->pause_reading();
+        return;
+    }
+    process(bytes);
+}
+
+void ClientSession::resume_held_input() {
+    if (!accepting_commands() || held_.empty()) return;
+    const std::string pending = std::exchange(held_, {});
+    process(pending);
+    if (accepting_commands()) client_->resume_reading();
+}
+
+void ClientSession::process(std::string_view input) {
+    while (!input.empty() && accepting_commands()) {
+        const imap::CommandEvent event = framer_.next(input);
+        input.remove_prefix(event.consumed);
+        switch (event.kind) {
+        case imap::CommandEvent::Kind::NeedMore: break;
+        case imap::CommandEvent::Kind::Line: on_command_line(event, input); break;
+        case imap::CommandEvent::Kind::LiteralData: on_literal_data(event); break;
+        case imap::CommandEvent::Kind::Error: on_framer_error(event); break;
+        }
+    }
+    flush_backend();
+    // After STARTTLS the rest is plaintext sent before the handshake: dropped, never executed.
+    if (!input.empty() && state_ != State::Closing && state_ != State::TlsHandshake) held_.append(input);
+}
+
+void ClientSession::write_client(std::string bytes) {
+    if (state_ == State::Closing || bytes.empty()) return;
+    client_->write(std::move(bytes));
+    if (link_ && client_->above_high_watermark()) link_->pause_reading();
+}
+
+void ClientSession::flush_backend() {
+    if (to_backend_.empty() || !link_) return;
+    link_->write(std::exchange(to_backend_, {}));
+    if (link_->above_high_watermark()) client_->pause_reading();
+}
+
+void ClientSession::on_closed(std::string_view reason) {
+    log("disconnect", {{"reason", reason}});
+    finish();
+}
+
+void ClientSession::on_tls_ready() {
+    if (state_ != State::TlsHandshake) return;
+    sni_ = client_->sni();
+    const bool implicit = listener_.tls == config::TlsMode::Implicit;
+    enter(State::NotAuthenticated);
+    if (implicit) write_client("* OK [CAPABILITY " + preauth_capabilities() + "] imapfront ready\r\n");
+}
+
+void ClientSession::on_drained() {
+    if (link_) link_->resume_reading();
+}
+
+// ---- framing ---------------------------------------------------------------
+
+bool ClientSession::intercepted(std::string_view name) const {
+    static constexpr std::string_view local_commands[] = {"CAPABILITY", "LOGOUT",   "LISTA",  "SELECTA",
+                                                          "VHOST",      "STARTTLS", "LOGIN", "AUTHENTICATE"};
+    for (const auto local : local_commands) {
+        if (name == local) return true;
+    }
+    return false;
+}
+
+void ClientSession::on_command_line(const imap::CommandEvent& event, std::string_view& rest) {
+    if (event.line_kind == imap::LineKind::Raw) {
+        handle_sasl_line(event.data);
+        if (state_ == State::TlsHandshake) rest = {};
+        return;
+    }
+    if (event.line_kind == imap::LineKind::IdleDone) {
+        if (state_ == State::Authenticated) {
+            to_backend_.append(event.data);
+        } else {
+            write_client("* BAD Unexpected DONE\r\n");
+        }
+        return;
+    }
+    if (event.first_line) {
+        const std::string_view tag = framer_.tag();
+        const std::string_view name = framer_.name();
+        if (state_ == State::Authenticated && !intercepted(name)) {
+            forwarding_ = true;
+            collecting_ = false;
+            in_flight_.emplace_back(tag);
+            to_backend_.append(event.data);
+        } else {
+            forwarding_ = false;
+            collecting_ = true;
+            collected_ = {std::string(tag), std::string(name),
+                          std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())))};
+        }
+    } else if (forwarding_) {
+        to_backend_.append(event.data);
+    } else if (collecting_) {
+        collected_.wire.append(event.data);
+    }
+
+    if (collecting_ && collected_.wire.size() > local_command_limit) {
+        close_with("* BYE Command too long\r\n");
+        return;
+    }
+    if (event.command_complete) {
+        forwarding_ = false;
+        if (collecting_) {
+            collecting_ = false;
+            dispatch(std::move(collected_));
+            if (state_ == State::TlsHandshake) rest = {};
+        }
+        return;
+    }
+    if (collecting_ && event.literal && event.literal->synchronizing) {
+        write_client("+ Ready for literal data\r\n");
+    }
+}
+
+void ClientSession::on_literal_data(const imap::CommandEvent& event) {
+    if (forwarding_) {
+        to_backend_.append(event.data);
+    } else if (collecting_) {
+        collected_.wire.append(event.data);
+    }
+}
+
+void ClientSession::on_framer_error(const imap::CommandEvent& event) {
+    const std::string tag = event.error == imap::FramerError::BadTag ? "*" : std::string(framer_.tag());
+    const bool preauth = state_ != State::Authenticated;
+    forwarding_ = false;
+    collecting_ = false;
+    switch (event.error) {
+    case imap::FramerError::LineTooLong:
+        write_client("* BAD Line too long\r\n");
+        close_with("* BYE Line too long, closing connection\r\n");
+        return;
+    case imap::FramerError::LiteralTooLarge:
+        if (event.fatal || preauth) {
+            close_with("* BYE Literal too large, closing connection\r\n");
+        } else {
+            write_client(tag + " NO [TOOBIG] Literal too large\r\n");
+        }
+        return;
+    case imap::FramerError::BadTag: write_client("* BAD Invalid tag\r\n"); break;
+    case imap::FramerError::BadCommand: write_client(tag + " BAD Invalid command syntax\r\n"); break;
+    case imap::FramerError::BadLiteral: write_client(tag + " BAD Invalid literal\r\n"); break;
+    case imap::FramerError::None: break;
+    }
+    if (event.fatal) close_with("* BYE Protocol error, closing connection\r\n");
+}
+
+void ClientSession::dispatch(LocalCommand command) {
+    if (state_ == State::NotAuthenticated) {
+        handle_preauth(command);
+        return;
+    }
+    // A local answer must not overtake the answers of commands sent before it.
+    if (!in_flight_.empty()) {
+        waiting_command_ = std::move(command);
+        return;
+    }
+    handle_authenticated(command);
+}
+
+void ClientSession::log(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
+    if (!log_enabled(LogLevel::Info)) return;
+    const auto& peer = client_->peer();
+    std::vector<LogField> fields{{"session", id_}, {"client", peer.ip}, {"state", state_name(state_)}};
+    if (!vhost_name_.empty()) fields.emplace_back("vhost", vhost_name_);
+    if (!identity_.empty()) fields.emplace_back("identity", identity_);
+    if (link_) fields.emplace_back("backend", link_->backend_name());
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    log_fields(LogLevel::Info, event, fields);
+}
+
+}  // namespace imapfront::session

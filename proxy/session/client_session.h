@@ -1,0 +1,161 @@
+// ClientSession: one client connection, from greeting to close.
+//
+// The state machine: every transition goes through enter(). Client bytes are
+// framed into commands by CommandFramer; before login imapfront answers all of
+// them; after login it takes the few it must (CAPABILITY, LOGOUT, LISTA,
+// SELECTA, and refusals) and relays the rest byte for byte to the active
+// backend link, whose responses come back framed by the link.
+//
+// Ownership: the session owns its client stream and its backend links; the
+// SessionHost owns the session and frees it after session_finished().
+#pragma once
+
+#include "config/config.h"
+#include "proxy/imap/command_framer.h"
+#include "proxy/net/event_loop.h"
+#include "proxy/net/stream.h"
+#include "proxy/session/backend_link.h"
+#include "proxy/session/session_host.h"
+#include "proxy/session/snapshot.h"
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imapfront::session {
+
+enum class State {
+    TlsHandshake,      // implicit TLS or after STARTTLS; no commands yet
+    NotAuthenticated,  // imapfront answers every command
+    LoggingIn,         // a backend link is being set up for LOGIN/AUTHENTICATE
+    LoginDelay,        // waiting out the delay after a failed login
+    Authenticated,     // relaying to the active backend link
+    Closing,
+};
+
+std::string_view state_name(State state);
+
+class ClientSession final : private net::StreamHandler, private BackendLinkOwner {
+public:
+    ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> snapshot, const config::Listener& listener,
+                  std::unique_ptr<net::Stream> client, std::uint64_t id);
+    ~ClientSession() override;
+    ClientSession(const ClientSession&) = delete;
+    ClientSession& operator=(const ClientSession&) = delete;
+
+    void start();
+    // Server shutdown: BYE and close.
+    void shut_down(std::string_view text);
+
+    State state() const { return state_; }
+
+private:
+    // A complete command imapfront handles itself.
+    struct LocalCommand {
+        std::string tag;
+        std::string name;
+        std::string wire;  // everything after the name, literals inline, final CRLF included
+    };
+
+    struct SaslExchange {
+        std::string tag;
+        std::string mechanism;  // PLAIN or LOGIN
+        std::string login_user;  // LOGIN mechanism: the user name once given
+    };
+
+    // transitions and lifecycle
+    void enter(State next);
+    void close_with(std::string_view bye_line);
+    void finish();
+
+    // client side I/O
+    void on_data(std::string_view bytes) override;
+    void on_closed(std::string_view reason) override;
+    void on_tls_ready() override;
+    void on_drained() override;
+    void process(std::string_view input);
+    void resume_held_input();
+    bool accepting_commands() const;
+    void write_client(std::string bytes);
+    void flush_backend();
+
+    // framing
+    void on_command_line(const imap::CommandEvent& event, std::string_view& rest);
+    void on_literal_data(const imap::CommandEvent& event);
+    void on_framer_error(const imap::CommandEvent& event);
+    bool intercepted(std::string_view name) const;
+    void dispatch(LocalCommand command);
+
+    // not authenticated
+    void handle_preauth(const LocalCommand& command);
+    void handle_sasl_line(std::string_view line);
+    void cmd_capability(const LocalCommand& command);
+    void cmd_starttls(const LocalCommand& command);
+    void cmd_vhost(const LocalCommand& command);
+    void cmd_login(const LocalCommand& command);
+    void cmd_authenticate(const LocalCommand& command);
+    void cmd_id(const LocalCommand& command);
+    void cmd_logout(const LocalCommand& command);
+    bool plaintext_forbidden() const;
+    std::string preauth_capabilities() const;
+    void begin_login(const std::string& tag, const std::string& user, std::string password);
+    void login_refused(const std::string& tag, std::string answer, bool count_failure);
+
+    // authenticated
+    void handle_authenticated(const LocalCommand& command);
+    void on_link_ready(BackendLink& link) override;
+    void on_link_failed(BackendLink& link, const Failure& failure) override;
+    void on_link_response(BackendLink& link, const imap::ResponseEvent& event) override;
+    void on_link_closed(BackendLink& link, std::string_view reason) override;
+    void on_link_drained(BackendLink& link) override;
+    void on_link_input_done(BackendLink& link) override;
+    void retire_link();
+    void relay_response_line(const imap::ResponseEvent& event);
+    void command_finished(std::string_view tag);
+    void restart_idle_timer();
+
+    void log(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> extra = {});
+
+    SessionHost& host_;
+    std::shared_ptr<const Snapshot> snapshot_;
+    const config::Config& config_;
+    const config::Listener& listener_;
+    std::unique_ptr<net::Stream> client_;
+    std::string id_;
+    State state_ = State::NotAuthenticated;
+
+    imap::CommandFramer framer_;
+    std::string held_;  // client bytes received while not accepting commands
+    bool collecting_ = false;  // the current command is being collected for local handling
+    LocalCommand collected_;
+    bool forwarding_ = false;  // the current command is being relayed to the backend
+    std::string to_backend_;   // relayed bytes of the current read, written in one go
+    std::optional<LocalCommand> waiting_command_;  // a local command waiting for in-flight commands
+    std::optional<SaslExchange> sasl_;
+
+    std::string vhost_command_;
+    std::string sni_;
+    int auth_failures_ = 0;
+    std::string login_tag_;
+    std::string identity_;
+    std::string vhost_name_;
+    std::string client_id_wire_;  // the client's last ID arguments, replayed on new links
+
+    std::unique_ptr<BackendLink> link_;  // the active backend link
+    std::deque<std::string> in_flight_;  // tags relayed and not yet completed
+    bool swallowing_ = false;            // dropping an internal command's response
+    bool response_tagged_ = false;
+    std::string response_tag_;
+    std::string to_client_;  // relayed response bytes of the current backend read
+    bool backend_said_bye_ = false;
+
+    net::Timer login_timer_;
+    net::Timer idle_timer_;
+    net::Timer delay_timer_;
+    bool finished_ = false;
+};
+
+}  // namespace imapfront::session

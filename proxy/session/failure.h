@@ -1,0 +1,35 @@
+// The closed set of ways a backend link can fail, and what each one means to
+// the client. One place maps a failure to the client's answer, so every code
+// path that fails a link answers the same way.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace imapfront::session {
+
+enum class FailureKind {
+    Connect,      // TCP connect or DNS failed, or timed out
+    Tls,          // TLS handshake or certificate verification failed
+    Protocol,     // the backend said something we did not expect
+    AuthRefused,  // the backend refused the credentials (its NO is relayed)
+    Temporary,    // the backend said NO [UNAVAILABLE] or BYE
+    Internal,
+};
+
+struct Failure {
+    FailureKind kind = FailureKind::Internal;
+    std::string detail;         // for the log: never carries credentials
+    std::string client_answer;  // "NO [CODE] text" without tag, for AuthRefused/Temporary
+};
+
+std::string_view failure_name(FailureKind kind);
+
+// The tagless answer for a failed login: the backend's own NO for refused
+// credentials, NO [UNAVAILABLE] for everything else (the client may retry).
+std::string login_failure_answer(const Failure& failure);
+
+// Whether the failure counts as a failed authentication attempt.
+bool counts_as_auth_failure(const Failure& failure);
+
+}  // namespace imapfront::session

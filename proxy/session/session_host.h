@@ -1,0 +1,25 @@
+// What a client session needs from the server that owns it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace imapfront::net {
+class EventLoop;
+}
+
+namespace imapfront::session {
+
+class ClientSession;
+struct Snapshot;
+
+class SessionHost {
+public:
+    virtual ~SessionHost() = default;
+    virtual net::EventLoop& loop() = 0;
+    virtual bool backend_up(const std::string& backend_name) const = 0;
+    // The session has closed its client connection; the host frees it later.
+    virtual void session_finished(ClientSession& session) = 0;
+};
+
+}  // namespace imapfront::session

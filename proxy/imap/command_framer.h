@@ -14,6 +14,8 @@
 #pragma once
 
 #include "proxy/imap/limits.h"
+#include "proxy/imap/line_buffer.h"
+#include "proxy/imap/literal_tail.h"
 
 #include <cstdint>
 #include <optional>
@@ -67,6 +69,50 @@ public:
     void set_limits(Limits limits);
     void expect_raw_line();
     bool in_literal() const;
+
+private:
+    // Where the byte being fed lies within the current line.
+    enum class Part { Tag, Name, Arguments, Raw };
+    enum class Quote { None, Open, Escape };
+
+    CommandEvent next_literal_chunk(std::string_view input);
+    void begin_line();
+    void feed(unsigned char c);
+    void dispatch(unsigned char c);
+    void feed_tag(unsigned char c);
+    void feed_name(unsigned char c);
+    void feed_arguments(unsigned char c);
+    CommandEvent finish_line(std::string_view line, std::size_t consumed);
+    CommandEvent line_error(FramerError error, std::string_view line, std::size_t consumed,
+                            const std::optional<LiteralSpec>& literal);
+    CommandEvent fatal(FramerError error, std::size_t consumed);
+    bool exceeds_line_limit(unsigned char c);
+
+    Limits limits_;
+    LineBuffer line_buffer_;
+
+    // Command state.
+    std::string tag_;
+    std::string name_;
+    bool at_command_start_ = true;
+    bool raw_line_expected_ = false;
+    bool idle_in_progress_ = false;
+    std::string idle_tag_;
+    std::uint64_t literal_left_ = 0;
+    bool in_literal_ = false;
+    bool dead_ = false;
+    FramerError fatal_error_ = FramerError::None;
+
+    // Line state.
+    bool line_started_ = false;
+    bool first_line_ = false;
+    Part part_ = Part::Tag;
+    Quote quote_ = Quote::None;
+    LiteralTail literal_tail_;
+    bool pending_cr_ = false;
+    bool bad_tag_ = false;
+    bool bad_command_ = false;
+    std::size_t line_length_ = 0;
 };
 
 }  // namespace imapfront::imap

@@ -8,9 +8,12 @@
 #pragma once
 
 #include "proxy/imap/limits.h"
+#include "proxy/imap/line_buffer.h"
+#include "proxy/imap/literal_tail.h"
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace imapfront::imap {
@@ -39,6 +42,44 @@ public:
     // Upper-cased status word of a tagged or untagged status line: OK, NO,
     // BAD, BYE, PREAUTH; empty otherwise (e.g. "* 3 EXISTS", "* CAPABILITY").
     std::string_view status() const;
+
+private:
+    // Where the byte being fed lies within the current line.
+    enum class Part { Start, Star, Tag, Word, Text };
+    enum class Quote { None, Open, Escape };
+
+    ResponseEvent next_literal_chunk(std::string_view input);
+    void begin_line();
+    void feed(unsigned char c);
+    void dispatch(unsigned char c);
+    void feed_text(unsigned char c);
+    void end_word();
+    bool exceeds_line_limit(unsigned char c);
+    ResponseEvent finish_line(std::string_view line, std::size_t consumed);
+    ResponseEvent fatal(std::size_t consumed);
+
+    Limits limits_;
+    LineBuffer line_buffer_;
+
+    // Response state.
+    ResponseType type_ = ResponseType::Untagged;
+    std::string tag_;
+    std::string word_;     // second word of the first line, upper-cased
+    bool is_status_ = false;
+    unsigned open_brackets_ = 0;
+    bool at_response_start_ = true;
+    bool in_literal_ = false;
+    std::uint64_t literal_left_ = 0;
+    bool dead_ = false;
+
+    // Line state.
+    bool line_started_ = false;
+    bool first_line_ = false;
+    Part part_ = Part::Start;
+    Quote quote_ = Quote::None;
+    LiteralTail literal_tail_;
+    bool pending_cr_ = false;
+    std::size_t line_length_ = 0;
 };
 
 }  // namespace imapfront::imap

@@ -1,0 +1,73 @@
+// TlsEngine: one TLS connection as a pure state machine over two OpenSSL
+// memory BIOs. Ciphertext goes in with receive() and comes out with
+// take_output(); plaintext comes out of advance() and goes in with send().
+// No sockets, so tests can run a client engine against a server engine in
+// memory; Stream wires one to a TCP connection.
+#pragma once
+
+#include "proxy/net/tls_context.h"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+struct ssl_st;
+struct bio_st;
+
+namespace imapfront::net {
+
+class TlsEngine {
+public:
+    static std::unique_ptr<TlsEngine> server(std::shared_ptr<TlsServerContext> context);
+    // Verifies the peer's chain against the context's CA and its name against
+    // `server_name` (a DNS name, also sent as SNI, or an IP literal).
+    static std::unique_ptr<TlsEngine> client(std::shared_ptr<TlsClientContext> context, const std::string& server_name);
+    ~TlsEngine();
+    TlsEngine(const TlsEngine&) = delete;
+    TlsEngine& operator=(const TlsEngine&) = delete;
+
+    // Ciphertext from the peer.
+    void receive(std::string_view ciphertext);
+
+    struct Progress {
+        bool handshake_completed = false;  // the handshake finished during this call
+        bool peer_closed = false;          // the peer sent close_notify
+        std::string error;                 // non-empty: fatal; the engine is dead
+    };
+    // Drives the handshake and appends at most `limit` decrypted bytes to
+    // `plaintext`. Call again while has_input() to get the rest.
+    Progress advance(std::string& plaintext, std::size_t limit);
+
+    // Plaintext for the peer; held back until the handshake is done.
+    void send(std::string_view plaintext);
+    // Ciphertext to put on the wire (handshake messages, records, alerts).
+    std::string take_output();
+
+    bool established() const { return established_; }
+    bool failed() const { return !error_.empty(); }
+    // Received ciphertext or decrypted plaintext still inside the engine.
+    bool has_input() const;
+    // Plaintext waiting for the handshake plus ciphertext not yet taken.
+    std::size_t buffered_bytes() const;
+    // Queues close_notify (after any held plaintext).
+    void close_notify();
+    // Server side: the SNI name the client sent, lower-cased; empty if none.
+    std::string server_name() const;
+
+private:
+    TlsEngine(std::shared_ptr<void> context, ssl_st* ssl);
+    void flush_plaintext();
+    std::string describe_failure(int ssl_error);
+
+    std::shared_ptr<void> context_;  // keeps the SSL_CTX and SNI table alive
+    ssl_st* ssl_;
+    bio_st* network_in_;   // owned by ssl_
+    bio_st* network_out_;  // owned by ssl_
+    std::string held_plaintext_;
+    bool established_ = false;
+    bool closing_ = false;
+    std::string error_;
+};
+
+}  // namespace imapfront::net

@@ -1,0 +1,12 @@
+#include "config/config.h"
+
+namespace imapfront::config {
+
+std::string ConfigError::to_string() const {
+    if (line <= 0) {
+        return file + ": " + message;
+    }
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+}  // namespace imapfront::config

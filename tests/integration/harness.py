@@ -323,7 +323,12 @@ class Dovecot:
         if self.proc is None:
             return
         try:
+            # Every process of the instance at once: the master alone waits
+            # for its children one by one.
+            os.killpg(self.proc.pid, signal.SIGTERM)
             stop_process(self.proc)
+        except ProcessLookupError:
+            pass
         finally:
             # Children (imap, auth...) belong to the master's session.
             try:
@@ -766,6 +771,14 @@ class RawClient:
             return [first]
         self.send(password + b"\r\n")
         return self.read_until_tag("L1")
+
+
+def first_literal(response):
+    """The bytes of the first literal in a response read by read_line."""
+    match = re.search(rb"\{(\d+)\}\r\n", response)
+    if not match:
+        raise AssertionError(f"no literal in {response[:200]!r}")
+    return response[match.end():match.end() + int(match.group(1))]
 
 
 def quote(value):

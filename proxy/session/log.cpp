@@ -27,7 +27,7 @@ std::string timestamp() {
     const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm utc{};
     gmtime_r(&secs, &utc);
-    char text[32];
+    char text[64];
     std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
                   utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
     return text;
@@ -35,7 +35,8 @@ std::string timestamp() {
 
 bool needs_text_quotes(std::string_view value) {
     if (value.empty()) return true;
-    for (const unsigned char c : value) {
+    for (const char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
         if (c <= ' ' || c == '"' || c == '=' || c >= 0x7f) return true;
     }
     return false;

@@ -2,6 +2,7 @@
 #include "proxy/session/client_session.h"
 
 #include "proxy/imap/arguments.h"
+#include "proxy/imap/capabilities.h"
 #include "proxy/imap/sasl.h"
 #include "proxy/imap/status_line.h"
 #include "proxy/session/log.h"
@@ -244,7 +245,7 @@ void ClientSession::begin_login(const std::string& tag, const std::string& user,
     identity_ = route.identity;
     vhost_name_ = route.vhost ? route.vhost->name : std::string{};
     enter(State::LoggingIn);
-    link_ = std::make_unique<BackendLink>(host_.loop(), *this, std::move(target));
+    link_ = std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target));
     link_->start();
 }
 

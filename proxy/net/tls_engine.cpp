@@ -153,6 +153,14 @@ std::string TlsEngine::server_name() const {
     return name ? detail::lower_ascii(name) : std::string();
 }
 
+std::string TlsEngine::peer_common_name() const {
+    X509* cert = SSL_get0_peer_certificate(ssl_);
+    if (!cert) return {};
+    std::array<char, 256> name{};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name.data(), static_cast<int>(name.size())) < 0) return {};
+    return name.data();
+}
+
 std::string TlsEngine::describe_failure(int ssl_error) {
     const long verify = SSL_get_verify_result(ssl_);
     if (SSL_is_server(ssl_) == 0 && verify != X509_V_OK) {

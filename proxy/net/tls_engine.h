@@ -54,6 +54,8 @@ public:
     void close_notify();
     // Server side: the SNI name the client sent, lower-cased; empty if none.
     std::string server_name() const;
+    // The common name of the certificate the peer presented; empty if none.
+    std::string peer_common_name() const;
 
 private:
     TlsEngine(std::shared_ptr<void> context, ssl_st* ssl);

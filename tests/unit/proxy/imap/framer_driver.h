@@ -81,6 +81,15 @@ inline const char* kind_name(ResponseEvent::Kind kind) {
     return "needmore";
 }
 
+inline bool is_fatal(const CommandEvent& event) {
+    return event.kind == CommandEvent::Kind::Error && event.fatal;
+}
+
+// Every response framing error ends the stream.
+inline bool is_fatal(const ResponseEvent& event) {
+    return event.kind == ResponseEvent::Kind::Error;
+}
+
 // Feeds `chunks` in order into `framer`, each until it asks for more.
 template <typename Framer>
 std::vector<Recorded> feed_chunks(Framer& framer, const std::vector<std::string_view>& chunks) {
@@ -110,7 +119,7 @@ std::vector<Recorded> feed_chunks(Framer& framer, const std::vector<std::string_
                 out.push_back({kind, std::string(event.data), describe(framer, event)});
             }
             chunk.remove_prefix(event.consumed);
-            if (kind == "error" && event.fatal) {
+            if (is_fatal(event)) {
                 return out;
             }
         }

@@ -2,9 +2,10 @@
 capabilities after login, LOGOUT."""
 
 import base64
+import json
 import unittest
 
-from harness import (QUOTED_PASSWORD, SPECIAL_PASSWORD, quote, USERS_A, ConnectionClosed, EnvironmentTestCase,
+from harness import (MASTER_PASSWORD, QUOTED_PASSWORD, SPECIAL_PASSWORD, quote, USERS_A, ConnectionClosed, EnvironmentTestCase,
                      mailbox_owner, requires_proxy, tagged_status)
 
 ALICE = "alice@abcd.test"
@@ -119,6 +120,20 @@ class AuthTest(EnvironmentTestCase):
         self.assertEqual(tagged_status(c.login(ALICE, ALICE_PW), "L1"), "OK")
         self.assertEqual(tagged_status(c.command("l", f'LOGIN {ALICE} "x"'), "l"), "BAD")
         self.assertEqual(tagged_status(c.command("a", "AUTHENTICATE PLAIN"), "a"), "BAD")
+
+    @requires_proxy
+    def test_log_is_json_lines_and_never_holds_a_password(self):
+        c = self.client()
+        self.assertEqual(tagged_status(c.login(CAROL, SPECIAL_PASSWORD), "L1"), "OK")
+        c.command("a", b"AUTHENTICATE PLAIN " + plain(ALICE, ALICE_PW))
+        c.command("z", "LOGOUT")
+        text = self.env.proxy.log_text()
+        self.assertTrue(text)
+        for line in text.splitlines():
+            self.assertIn("event", json.loads(line))
+        for secret in (ALICE_PW, SPECIAL_PASSWORD, QUOTED_PASSWORD, plain(ALICE, ALICE_PW),
+                       MASTER_PASSWORD.encode()):
+            self.assertNotIn(secret.decode(), text)
 
     def test_logout_says_bye_then_ok_then_closes(self):
         for logged_in in (False, True):

@@ -24,6 +24,7 @@ std::string_view state_name(State state) {
     case State::LoggingIn: return "logging_in";
     case State::LoginDelay: return "login_delay";
     case State::Authenticated: return "authenticated";
+    case State::Switching: return "switching";
     case State::Closing: return "closing";
     }
     return "unknown";
@@ -40,7 +41,8 @@ ClientSession::ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> 
       framer_(imap::preauth_limits()),
       login_timer_(host.loop()),
       idle_timer_(host.loop()),
-      delay_timer_(host.loop()) {
+      delay_timer_(host.loop()),
+      keepalive_timer_(host.loop()) {
     client_->set_handler(this);
 }
 
@@ -78,7 +80,8 @@ void ClientSession::close_with(std::string_view bye_line) {
     login_timer_.stop();
     idle_timer_.stop();
     delay_timer_.stop();
-    if (link_) link_->logout();
+    keepalive_timer_.stop();
+    for (const auto& link : links_) link->logout();
     held_.clear();
     client_->close();
 }
@@ -89,19 +92,21 @@ void ClientSession::finish() {
     login_timer_.stop();
     idle_timer_.stop();
     delay_timer_.stop();
-    if (link_) link_->logout();
+    keepalive_timer_.stop();
+    for (const auto& link : links_) link->logout();
     host_.session_finished(*this);
 }
 
 // ---- client side I/O -------------------------------------------------------
 
 bool ClientSession::accepting_commands() const {
+    // Switching is left out on purpose: commands after SELECTA wait for it.
     return (state_ == State::NotAuthenticated || state_ == State::Authenticated) && !waiting_command_;
 }
 
 void ClientSession::on_data(std::string_view bytes) {
     if (state_ == State::Closing || state_ == State::TlsHandshake) return;
-    if (state_ == State::Authenticated) restart_idle_timer();
+    if (state_ == State::Authenticated || state_ == State::Switching) restart_idle_timer();
     if (!accepting_commands() || !held_.empty()) {
         held_.append(bytes);
         if (held_.size() > held_input_limit) client_->pause_reading();
@@ -134,15 +139,17 @@ void ClientSession::process(std::string_view input) {
 }
 
 void ClientSession::write_client(std::string bytes) {
+    // Responses relayed in this read go first: nothing overtakes them.
+    if (!to_client_.empty()) bytes.insert(0, std::exchange(to_client_, {}));
     if (state_ == State::Closing || bytes.empty()) return;
     client_->write(std::move(bytes));
-    if (link_ && client_->above_high_watermark()) link_->pause_reading();
+    if (active_ && client_->above_high_watermark()) active_->pause_reading();
 }
 
 void ClientSession::flush_backend() {
-    if (to_backend_.empty() || !link_) return;
-    link_->write(std::exchange(to_backend_, {}));
-    if (link_->above_high_watermark()) client_->pause_reading();
+    if (to_backend_.empty() || !active_) return;
+    active_->write(std::exchange(to_backend_, {}));
+    if (active_->above_high_watermark()) client_->pause_reading();
 }
 
 void ClientSession::on_closed(std::string_view reason) {
@@ -159,13 +166,13 @@ void ClientSession::on_tls_ready() {
 }
 
 void ClientSession::on_drained() {
-    if (link_) link_->resume_reading();
+    if (active_) active_->resume_reading();
 }
 
 // ---- framing ---------------------------------------------------------------
 
 bool ClientSession::intercepted(std::string_view name) const {
-    static constexpr std::string_view local_commands[] = {"CAPABILITY", "LOGOUT",   "LISTA",  "SELECTA",
+    static constexpr std::string_view local_commands[] = {"CAPABILITY", "LOGOUT",   "LISTA", "SELECTA",
                                                           "VHOST",      "STARTTLS", "LOGIN", "AUTHENTICATE"};
     for (const auto local : local_commands) {
         if (name == local) return true;
@@ -193,7 +200,11 @@ void ClientSession::on_command_line(const imap::CommandEvent& event, std::string
         if (state_ == State::Authenticated && !intercepted(name)) {
             forwarding_ = true;
             collecting_ = false;
-            in_flight_.emplace_back(tag);
+            InFlight command{std::string(tag), std::string(name), {}};
+            if (name == "ID" || name == "ENABLE") {
+                command.arguments = std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())));
+            }
+            in_flight_.push_back(std::move(command));
             to_backend_.append(event.data);
         } else {
             forwarding_ = false;
@@ -277,7 +288,10 @@ void ClientSession::log(std::string_view event, std::initializer_list<std::pair<
     std::vector<LogField> fields{{"session", id_}, {"client", peer.ip}, {"state", state_name(state_)}};
     if (!vhost_name_.empty()) fields.emplace_back("vhost", vhost_name_);
     if (!identity_.empty()) fields.emplace_back("identity", identity_);
-    if (link_) fields.emplace_back("backend", link_->backend_name());
+    if (active_) {
+        fields.emplace_back("backend", active_->backend_name());
+        fields.emplace_back("active_identity", active_->identity());
+    }
     fields.insert(fields.end(), extra.begin(), extra.end());
     log_fields(LogLevel::Info, event, fields);
 }

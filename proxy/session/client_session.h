@@ -20,6 +20,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +35,7 @@ enum class State {
     LoggingIn,         // a backend link is being set up for LOGIN/AUTHENTICATE
     LoginDelay,        // waiting out the delay after a failed login
     Authenticated,     // relaying to the active backend link
+    Switching,         // SELECTA: moving to another identity's link; later commands are held
     Closing,
 };
 
@@ -58,6 +61,29 @@ private:
         std::string tag;
         std::string name;
         std::string wire;  // everything after the name, literals inline, final CRLF included
+    };
+
+    // A client command relayed to the backend and not yet completed.
+    struct InFlight {
+        std::string tag;
+        std::string name;
+        std::string arguments;  // kept for ID and ENABLE, replayed on new links
+    };
+
+    // A command imapfront sent a backend on its own behalf; never seen by the client.
+    struct InternalCommand {
+        std::string tag;
+        BackendLink* link = nullptr;
+        std::function<void(bool ok)> done;
+    };
+
+    // A SELECTA in progress.
+    struct Switch {
+        std::string tag;
+        std::string identity;  // config spelling
+        BackendLink* target = nullptr;
+        bool mailbox_closed = false;
+        int replays_pending = 0;
     };
 
     struct SaslExchange {
@@ -112,10 +138,25 @@ private:
     void on_link_closed(BackendLink& link, std::string_view reason) override;
     void on_link_drained(BackendLink& link) override;
     void on_link_input_done(BackendLink& link) override;
-    void retire_link();
-    void relay_response_line(const imap::ResponseEvent& event);
-    void command_finished(std::string_view tag);
+    void on_inactive_response(BackendLink& link, const imap::ResponseEvent& event);
+    void command_finished(std::string_view tag, std::string_view status);
+    void run_waiting_command();
     void restart_idle_timer();
+    void send_internal(BackendLink& link, std::string_view command, std::function<void(bool ok)> done);
+    bool complete_internal(BackendLink& link, std::string_view tag, std::string_view status);
+    void retire_link(BackendLink* link);
+    BackendLink* find_link(std::string_view identity_key) const;
+    void keep_inactive_links_alive();
+
+    // multi-account (draft-lu-imap-multi-account)
+    void cmd_lista(const LocalCommand& command);
+    void cmd_selecta(const LocalCommand& command);
+    void switch_deselected();
+    void switch_to_target();
+    void switch_link_ready();
+    void switch_replays_done();
+    void switch_failed(std::string answer);
+    void make_room_for_link();
 
     void log(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> extra = {});
 
@@ -142,10 +183,17 @@ private:
     std::string login_tag_;
     std::string identity_;
     std::string vhost_name_;
-    std::string client_id_wire_;  // the client's last ID arguments, replayed on new links
+    std::string client_id_args_;           // the client's last ID arguments, replayed on new links
+    std::vector<std::string> enabled_;     // ENABLE arguments the backend accepted, replayed on new links
+    std::vector<std::string> authenticated_;  // identities this login authenticated (config spelling)
 
-    std::unique_ptr<BackendLink> link_;  // the active backend link
-    std::deque<std::string> in_flight_;  // tags relayed and not yet completed
+    std::vector<std::unique_ptr<BackendLink>> links_;  // at most multiaccount.max_links
+    BackendLink* active_ = nullptr;
+    std::deque<InFlight> in_flight_;
+    std::vector<InternalCommand> internal_;
+    unsigned internal_counter_ = 0;
+    std::optional<Switch> switch_;
+    bool mailbox_selected_ = false;
     bool swallowing_ = false;            // dropping an internal command's response
     bool response_tagged_ = false;
     std::string response_tag_;
@@ -155,6 +203,7 @@ private:
     net::Timer login_timer_;
     net::Timer idle_timer_;
     net::Timer delay_timer_;
+    net::Timer keepalive_timer_;
     bool finished_ = false;
 };
 

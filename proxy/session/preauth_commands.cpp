@@ -57,9 +57,9 @@ void ClientSession::handle_preauth(const LocalCommand& command) {
 }
 
 void ClientSession::cmd_capability(const LocalCommand& command) {
-    const std::string caps = state_ == State::Authenticated && link_
-                                 ? imap::rewrite_capability_list(link_->capabilities())
-                                 : preauth_capabilities();
+    const std::string caps =
+        active_ && state_ != State::NotAuthenticated ? imap::rewrite_capability_list(active_->capabilities())
+                                                     : preauth_capabilities();
     write_client("* CAPABILITY " + caps + "\r\n" + command.tag + " OK CAPABILITY completed\r\n");
 }
 
@@ -68,12 +68,13 @@ void ClientSession::cmd_logout(const LocalCommand& command) {
     enter(State::Closing);
     login_timer_.stop();
     idle_timer_.stop();
-    if (link_) link_->logout();
+    keepalive_timer_.stop();
+    for (const auto& link : links_) link->logout();
     client_->close();
 }
 
 void ClientSession::cmd_id(const LocalCommand& command) {
-    client_id_wire_ = command.wire;
+    client_id_args_ = command.wire;
     write_client("* ID (\"name\" \"imapfront\")\r\n" + command.tag + " OK ID completed\r\n");
 }
 
@@ -245,8 +246,9 @@ void ClientSession::begin_login(const std::string& tag, const std::string& user,
     identity_ = route.identity;
     vhost_name_ = route.vhost ? route.vhost->name : std::string{};
     enter(State::LoggingIn);
-    link_ = std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target));
-    link_->start();
+    links_.push_back(std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
+    active_ = links_.back().get();
+    active_->start();
 }
 
 void ClientSession::login_refused(const std::string& tag, std::string answer, bool count_failure) {

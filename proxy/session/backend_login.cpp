@@ -19,13 +19,24 @@ std::string_view trim_code_capability(std::string_view code) {
     return istarts_with(code, prefix) ? code.substr(prefix.size()) : std::string_view{};
 }
 
+// RFC 2971 wants strings (quoted), not atoms. The values are addresses and
+// numbers imapfront produced, so quoting never needs a literal.
+std::string quoted(std::string_view value) {
+    std::string out = "\"";
+    for (const char c : value) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 std::string id_command(std::string_view tag, const std::vector<std::pair<std::string, std::string>>& fields) {
     std::string bytes = std::string(tag) + " ID (";
     bool first = true;
     for (const auto& [key, value] : fields) {
         if (!first) bytes += ' ';
         first = false;
-        bytes += *imap::quote_for_response(key) + " " + *imap::quote_for_response(value);
+        bytes += quoted(key) + " " + quoted(value);
     }
     return bytes + ")\r\n";
 }

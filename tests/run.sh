@@ -7,7 +7,8 @@ set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs=2
 packages=(build-essential cmake ninja-build pkg-config libuv1-dev libssl-dev libyaml-cpp-dev
-          catch2 python3 curl openssl dovecot-imapd clang llvm libclang-rt-14-dev)
+          catch2 python3 curl openssl dovecot-imapd clang llvm libclang-rt-14-dev
+          cyrus-common sasl2-bin)
 
 log() { printf '\n=== %s\n' "$*"; }
 
@@ -24,6 +25,24 @@ install_missing_packages() {
     if ((EUID != 0)); then sudo=(sudo); fi
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -q && "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# cyrus-imapd conflicts with dovecot-imapd: the Cyrus tests take its imapd
+# from the package unpacked, not installed (tests/integration/cyrus.py).
+cyrus_cache=/var/cache/imapfront-test/cyrus
+unpack_cyrus_imapd() {
+    [[ -x "$cyrus_cache/usr/lib/cyrus/bin/imapd" ]] && return 0
+    log "unpacking cyrus-imapd into $cyrus_cache"
+    local sudo=()
+    if ((EUID != 0)); then sudo=(sudo); fi
+    local download
+    download="$(mktemp -d)" || return 1
+    (cd "$download" && apt-get download cyrus-imapd) &&
+        "${sudo[@]}" mkdir -p "$cyrus_cache" &&
+        "${sudo[@]}" dpkg-deb -x "$download"/cyrus-imapd_*.deb "$cyrus_cache"
+    local status=$?
+    rm -rf "$download"
+    return "$status"
 }
 
 # The package's own Dovecot service must not hold the ports or the tests' names.
@@ -57,6 +76,7 @@ step() {
 }
 
 step "packages" install_missing_packages
+step "cyrus-imapd unpacked" unpack_cyrus_imapd
 stop_system_dovecot
 step "build + ctest" build_and_test "$repo/build"
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \

@@ -84,7 +84,7 @@ void read_listener(SchemaReader& reader, const Field& item, Config& config) {
             listener.name = *text;
         }
     }
-    if (name_taken(config, listener.name)) {
+    if (!listener.name.empty() && name_taken(config, listener.name)) {
         reader.error(item, "listener name '" + listener.name + "' is used twice");
     }
     if (const Field* tls = fields->find("tls")) {

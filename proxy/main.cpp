@@ -5,8 +5,11 @@
 #include "proxy/session/log.h"
 #include "proxy/session/server.h"
 #include "proxy/session/snapshot.h"
+#include "routing/health.h"
 
+#include <chrono>
 #include <csignal>
+#include <memory>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -15,6 +18,8 @@
 namespace {
 
 using namespace imapfront;
+
+constexpr std::chrono::seconds drain_timeout{30};
 
 constexpr std::string_view usage =
     "usage: imapfront --config FILE     run the proxy\n"
@@ -60,17 +65,19 @@ int run(const std::string& path) {
     std::signal(SIGPIPE, SIG_IGN);
     net::EventLoop loop;
     try {
-        session::Server server(loop, session::make_snapshot(result.config));
+        auto health = std::make_shared<routing::HealthTable>();
+        health->track(*result.config);
+        session::Server server(loop, session::make_snapshot(result.config), health);
         server.start();
         bool stopping = false;
-        const auto shut_down = [&] {
+        const auto drain = [&] {
             if (stopping) return;
             stopping = true;
-            session::log_event(session::LogLevel::Info, "shutdown", {});
-            server.stop([&loop] { loop.stop(); });
+            session::log_event(session::LogLevel::Info, "draining", {});
+            server.drain(drain_timeout, [&loop] { loop.stop(); });
         };
-        loop.on_signal(SIGTERM, shut_down);
-        loop.on_signal(SIGINT, shut_down);
+        loop.on_signal(SIGTERM, drain);
+        loop.on_signal(SIGINT, drain);
         session::log_event(session::LogLevel::Info, "started", {{"config", result.config->source_path}});
         loop.run();
     } catch (const std::exception& error) {

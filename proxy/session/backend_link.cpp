@@ -1,5 +1,6 @@
 #include "proxy/session/backend_link.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/net/tls_context.h"
 
 #include <utility>
@@ -7,10 +8,13 @@
 namespace imapfront::session {
 
 BackendLink::BackendLink(net::EventLoop& loop, BackendLinkOwner& owner, LinkTarget target)
-    : loop_(loop), owner_(owner), target_(std::move(target)), timeout_(loop), login_(target_.plan) {}
+    : loop_(loop), owner_(owner), target_(std::move(target)), timeout_(loop), login_(target_.plan) {
+    admin::Metrics::global().backend(target_.backend->name).connections.add(1);
+}
 
 BackendLink::~BackendLink() {
     if (stream_) stream_->set_handler(nullptr);
+    admin::Metrics::global().backend(target_.backend->name).connections.add(-1);
 }
 
 void BackendLink::start() {
@@ -32,6 +36,7 @@ void BackendLink::on_connected(std::unique_ptr<net::Stream> stream, std::string 
     }
     stream_ = std::move(stream);
     stream_->set_handler(this);
+    if (!target_.proxy_header.empty()) stream_->write(std::exchange(target_.proxy_header, {}));
     if (target_.backend->tls == config::TlsMode::Implicit) {
         phase_ = Phase::Handshake;
         stream_->start_tls_client(target_.tls, target_.backend->server_name);

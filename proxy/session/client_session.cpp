@@ -1,9 +1,12 @@
 #include "proxy/session/client_session.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/imap/capabilities.h"
+#include "proxy/net/proxy_protocol.h"
 #include "proxy/imap/status_line.h"
 #include "proxy/session/log.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace imapfront::session {
@@ -19,6 +22,7 @@ constexpr std::size_t local_command_limit = 64 * 1024;
 
 std::string_view state_name(State state) {
     switch (state) {
+    case State::ProxyHeader: return "proxy_header";
     case State::TlsHandshake: return "tls_handshake";
     case State::NotAuthenticated: return "not_authenticated";
     case State::LoggingIn: return "logging_in";
@@ -43,27 +47,81 @@ ClientSession::ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> 
       idle_timer_(host.loop()),
       delay_timer_(host.loop()),
       keepalive_timer_(host.loop()) {
+    client_address_ = client_->peer();
     client_->set_handler(this);
+    admin::Metrics::global().active_sessions.add(1);
 }
 
 ClientSession::~ClientSession() {
     if (client_) client_->set_handler(nullptr);
+    admin::Metrics::global().active_sessions.add(-1);
 }
 
 void ClientSession::start() {
-    const auto& peer = client_->peer();
-    log("connect", {{"listener", listener_.name}, {"client_port", std::to_string(peer.port)}});
     login_timer_.start(config_.limits.login_timeout, [this] { close_with("* BYE Login timeout, closing connection\r\n"); });
+    if (listener_.proxy_protocol) {
+        enter(State::ProxyHeader);
+        return;
+    }
+    greet();
+}
+
+void ClientSession::greet() {
+    log("connect", {{"listener", listener_.name}, {"client_port", std::to_string(client_address_.port)}});
     if (listener_.tls == config::TlsMode::Implicit) {
         enter(State::TlsHandshake);
         client_->start_tls_server(snapshot_->server_tls);
         return;
     }
+    enter(State::NotAuthenticated);
     write_client("* OK [CAPABILITY " + preauth_capabilities() + "] imapfront ready\r\n");
 }
 
-void ClientSession::shut_down(std::string_view text) {
-    close_with("* BYE [UNAVAILABLE] " + std::string(text) + "\r\n");
+void ClientSession::on_proxy_header(std::string_view bytes) {
+    proxy_header_.append(bytes);
+    const net::ProxyParse parsed = net::parse_proxy_header(proxy_header_);
+    switch (parsed.status) {
+    case net::ProxyParse::Status::NeedMore: return;
+    case net::ProxyParse::Status::Invalid:
+        log("proxy_header_invalid", {{"reason", parsed.error}});
+        enter(State::Closing);
+        client_->close();
+        return;
+    case net::ProxyParse::Status::Done: break;
+    }
+    if (!parsed.addresses.local) client_address_ = {parsed.addresses.source_ip, parsed.addresses.source_port};
+    // Bytes after the header are the client's: TLS records or commands.
+    const std::string rest = proxy_header_.substr(parsed.consumed);
+    proxy_header_.clear();
+    proxy_header_.shrink_to_fit();
+    greet();
+    if (!rest.empty()) {
+        if (state_ == State::TlsHandshake) {
+            log("proxy_header_invalid", {{"reason", "TLS bytes pipelined after the PROXY header"}});
+            close_with("* BYE Unexpected data after PROXY header\r\n");
+            return;
+        }
+        on_data(rest);
+    }
+}
+
+void ClientSession::drain() {
+    draining_ = true;
+    if (state_ == State::Authenticated || state_ == State::Switching) {
+        close_if_drained();
+        return;
+    }
+    force_close();
+}
+
+void ClientSession::force_close() { close_with("* BYE [UNAVAILABLE] Server shutting down\r\n"); }
+
+void ClientSession::close_if_drained() {
+    if (!draining_ || state_ != State::Authenticated || forwarding_ || collecting_) return;
+    // An IDLE may wait for hours; a BYE ends it as well as any update would.
+    const bool only_idle = std::all_of(in_flight_.begin(), in_flight_.end(),
+                                       [](const InFlight& command) { return command.name == "IDLE"; });
+    if (only_idle) force_close();
 }
 
 void ClientSession::enter(State next) {
@@ -105,6 +163,10 @@ bool ClientSession::accepting_commands() const {
 }
 
 void ClientSession::on_data(std::string_view bytes) {
+    if (state_ == State::ProxyHeader) {
+        on_proxy_header(bytes);
+        return;
+    }
     if (state_ == State::Closing || state_ == State::TlsHandshake) return;
     if (state_ == State::Authenticated || state_ == State::Switching) restart_idle_timer();
     if (!accepting_commands() || !held_.empty()) {
@@ -124,6 +186,12 @@ void ClientSession::resume_held_input() {
 
 void ClientSession::process(std::string_view input) {
     while (!input.empty() && accepting_commands()) {
+        if (draining_ && state_ == State::Authenticated && !forwarding_ && !collecting_) {
+            // A command boundary while draining: nothing new starts.
+            input = {};
+            close_if_drained();
+            break;
+        }
         const imap::CommandEvent event = framer_.next(input);
         input.remove_prefix(event.consumed);
         switch (event.kind) {
@@ -148,6 +216,7 @@ void ClientSession::write_client(std::string bytes) {
 
 void ClientSession::flush_backend() {
     if (to_backend_.empty() || !active_) return;
+    admin::Metrics::global().bytes_from_clients.add(to_backend_.size());
     active_->write(std::exchange(to_backend_, {}));
     if (active_->above_high_watermark()) client_->pause_reading();
 }
@@ -200,7 +269,7 @@ void ClientSession::on_command_line(const imap::CommandEvent& event, std::string
         if (state_ == State::Authenticated && !intercepted(name)) {
             forwarding_ = true;
             collecting_ = false;
-            InFlight command{std::string(tag), std::string(name), {}};
+            InFlight command{std::string(tag), std::string(name), {}, std::chrono::steady_clock::now()};
             if (name == "ID" || name == "ENABLE") {
                 command.arguments = std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())));
             }
@@ -282,10 +351,35 @@ void ClientSession::dispatch(LocalCommand command) {
     handle_authenticated(command);
 }
 
+LinkTarget ClientSession::link_target(const routing::Route& route, LoginCredentials credentials) const {
+    LinkTarget target;
+    target.identity = route.identity;
+    target.backend = route.server;
+    target.tls = snapshot_->tls_for(*route.server);
+    target.timeout = config_.limits.backend_timeout;
+    target.plan.starttls = route.server->tls == config::TlsMode::StartTls;
+    target.plan.credentials = std::move(credentials);
+    const net::Endpoint& local = client_->local();
+    switch (route.pool->forward_client_ip) {
+    case config::ForwardClientIp::None: break;
+    case config::ForwardClientIp::Id:
+        target.plan.id_fields = {{"x-originating-ip", client_address_.ip},
+                                 {"x-originating-port", std::to_string(client_address_.port)},
+                                 {"x-connected-ip", local.ip},
+                                 {"x-connected-port", std::to_string(local.port)},
+                                 {"x-session-id", id_}};
+        break;
+    case config::ForwardClientIp::ProxyV2:
+        target.proxy_header =
+            net::build_proxy_v2(client_address_.ip, client_address_.port, local.ip, local.port).value_or("");
+        break;
+    }
+    return target;
+}
+
 void ClientSession::log(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
     if (!log_enabled(LogLevel::Info)) return;
-    const auto& peer = client_->peer();
-    std::vector<LogField> fields{{"session", id_}, {"client", peer.ip}, {"state", state_name(state_)}};
+    std::vector<LogField> fields{{"session", id_}, {"client", client_address_.ip}, {"state", state_name(state_)}};
     if (!vhost_name_.empty()) fields.emplace_back("vhost", vhost_name_);
     if (!identity_.empty()) fields.emplace_back("identity", identity_);
     if (active_) {

@@ -17,6 +17,9 @@
 #include "proxy/session/backend_link.h"
 #include "proxy/session/session_host.h"
 #include "proxy/session/snapshot.h"
+#include "routing/route.h"
+
+#include <chrono>
 
 #include <cstdint>
 #include <deque>
@@ -30,6 +33,7 @@
 namespace imapfront::session {
 
 enum class State {
+    ProxyHeader,       // reading the PROXY protocol header of a load balancer
     TlsHandshake,      // implicit TLS or after STARTTLS; no commands yet
     NotAuthenticated,  // imapfront answers every command
     LoggingIn,         // a backend link is being set up for LOGIN/AUTHENTICATE
@@ -50,8 +54,11 @@ public:
     ClientSession& operator=(const ClientSession&) = delete;
 
     void start();
-    // Server shutdown: BYE and close.
-    void shut_down(std::string_view text);
+    // Graceful shutdown: BYE at the next command boundary (a relayed APPEND
+    // or FETCH finishes first).
+    void drain();
+    // Drain time is up: BYE now, whatever is in flight.
+    void force_close();
 
     State state() const { return state_; }
 
@@ -68,6 +75,7 @@ private:
         std::string tag;
         std::string name;
         std::string arguments;  // kept for ID and ENABLE, replayed on new links
+        std::chrono::steady_clock::time_point sent;
     };
 
     // A command imapfront sent a backend on its own behalf; never seen by the client.
@@ -158,6 +166,11 @@ private:
     void switch_failed(std::string answer);
     void make_room_for_link();
 
+    void on_proxy_header(std::string_view bytes);
+    void greet();
+    LinkTarget link_target(const routing::Route& route, LoginCredentials credentials) const;
+    void close_if_drained();
+
     void log(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> extra = {});
 
     SessionHost& host_;
@@ -167,6 +180,9 @@ private:
     std::unique_ptr<net::Stream> client_;
     std::string id_;
     State state_ = State::NotAuthenticated;
+    net::Endpoint client_address_;  // the real client: the socket peer, or what a PROXY header said
+    std::string proxy_header_;      // PROXY header bytes received so far
+    bool draining_ = false;
 
     imap::CommandFramer framer_;
     std::string held_;  // client bytes received while not accepting commands

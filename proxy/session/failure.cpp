@@ -25,4 +25,9 @@ std::string login_failure_answer(const Failure& failure) {
 
 bool counts_as_auth_failure(const Failure& failure) { return failure.kind == FailureKind::AuthRefused; }
 
+bool blames_backend(const Failure& failure) {
+    return failure.kind == FailureKind::Connect || failure.kind == FailureKind::Tls ||
+           failure.kind == FailureKind::Protocol;
+}
+
 }  // namespace imapfront::session

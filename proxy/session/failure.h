@@ -32,4 +32,8 @@ std::string login_failure_answer(const Failure& failure);
 // Whether the failure counts as a failed authentication attempt.
 bool counts_as_auth_failure(const Failure& failure);
 
+// Whether the failure says something about the backend's health (as opposed
+// to the user's credentials).
+bool blames_backend(const Failure& failure);
+
 }  // namespace imapfront::session

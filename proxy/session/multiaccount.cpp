@@ -3,6 +3,7 @@
 // identity's backend link without a new login.
 #include "proxy/session/client_session.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/imap/arguments.h"
 #include "proxy/imap/capabilities.h"
 #include "proxy/session/log.h"
@@ -41,12 +42,15 @@ std::string impossible_mailbox() {
 
 void ClientSession::cmd_lista(const LocalCommand& command) {
     const imap::ParsedArguments args = imap::parse_astrings(command.wire);
+    auto& metrics = admin::Metrics::global();
     if (!args.ok || args.values.size() != 1) {
+        metrics.lista(admin::MultiResult::Bad).add();
         write_client(command.tag + " BAD LISTA needs one user identifier\r\n");
         return;
     }
     const std::string identity = routing::find_authenticated(authenticated_, args.values.front());
     if (identity.empty()) {
+        metrics.lista(admin::MultiResult::Rejected).add();
         write_client(command.tag + " NO LISTA failure: user identifier rejected\r\n");
         return;
     }
@@ -57,17 +61,21 @@ void ClientSession::cmd_lista(const LocalCommand& command) {
         reply += "* " + std::to_string(members.size()) + " EXISTS\r\n";
     }
     for (const auto& member : members) reply += "* LISTA " + response_astring(member) + "\r\n";
+    metrics.lista(admin::MultiResult::Ok).add();
     write_client(reply + command.tag + " OK LISTA completed\r\n");
 }
 
 void ClientSession::cmd_selecta(const LocalCommand& command) {
     const imap::ParsedArguments args = imap::parse_astrings(command.wire);
+    auto& metrics = admin::Metrics::global();
     if (!args.ok || args.values.size() != 1) {
+        metrics.selecta(admin::MultiResult::Bad).add();
         write_client(command.tag + " BAD SELECTA needs one user identifier\r\n");
         return;
     }
     const std::string identity = routing::find_authenticated(authenticated_, args.values.front());
     if (identity.empty()) {
+        metrics.selecta(admin::MultiResult::Rejected).add();
         log("selecta", {{"result", "rejected"}});
         write_client(command.tag + " NO SELECTA failure: user identifier rejected\r\n");
         return;
@@ -106,26 +114,11 @@ void ClientSession::switch_to_target() {
         return;
     }
     const config::Master& master = *route.pool->master;
-    LinkTarget target;
+    LinkTarget target =
+        link_target(route, master.style == config::MasterStyle::Authzid
+                               ? LoginCredentials{route.backend_user, master.user, master.password}
+                               : LoginCredentials{{}, route.backend_user + master.separator + master.user, master.password});
     target.identity = switch_->identity;
-    target.backend = route.server;
-    target.tls = snapshot_->tls_for(*route.server);
-    target.timeout = config_.limits.backend_timeout;
-    target.plan.starttls = route.server->tls == config::TlsMode::StartTls;
-    if (master.style == config::MasterStyle::Authzid) {
-        target.plan.credentials = {route.backend_user, master.user, master.password};
-    } else {
-        target.plan.credentials = {{}, route.backend_user + master.separator + master.user, master.password};
-    }
-    if (route.pool->forward_client_ip == config::ForwardClientIp::Id) {
-        const auto& peer = client_->peer();
-        const auto& local = client_->local();
-        target.plan.id_fields = {{"x-originating-ip", peer.ip},
-                                 {"x-originating-port", std::to_string(peer.port)},
-                                 {"x-connected-ip", local.ip},
-                                 {"x-connected-port", std::to_string(local.port)},
-                                 {"x-session-id", id_}};
-    }
     make_room_for_link();
     links_.push_back(std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
     switch_->target = links_.back().get();
@@ -168,17 +161,21 @@ void ClientSession::switch_replays_done() {
     backend_said_bye_ = false;
     enter(State::Authenticated);
     log("selecta", {{"result", "ok"}});
+    admin::Metrics::global().selecta(admin::MultiResult::Ok).add();
     write_client(tag + " OK [CAPABILITY " + imap::rewrite_capability_list(target->capabilities()) +
                  "] SELECTA completed\r\n");
     resume_held_input();
+    close_if_drained();
 }
 
 void ClientSession::switch_failed(std::string answer) {
+    admin::Metrics::global().selecta(admin::MultiResult::Unavailable).add();
     const std::string tag = switch_->tag;
     switch_.reset();
     enter(State::Authenticated);
     write_client(tag + " " + answer + "\r\n");
     resume_held_input();
+    close_if_drained();
 }
 
 void ClientSession::make_room_for_link() {

@@ -1,6 +1,7 @@
 // Commands of the not-authenticated state: imapfront answers all of them.
 #include "proxy/session/client_session.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/imap/arguments.h"
 #include "proxy/imap/capabilities.h"
 #include "proxy/imap/sasl.h"
@@ -120,6 +121,7 @@ void ClientSession::cmd_vhost(const LocalCommand& command) {
 
 void ClientSession::cmd_login(const LocalCommand& command) {
     if (plaintext_forbidden()) {
+        admin::Metrics::global().logins(admin::LoginResult::Refused).add();
         write_client(command.tag + " NO [PRIVACYREQUIRED] Plaintext authentication disallowed without TLS\r\n");
         return;
     }
@@ -133,6 +135,7 @@ void ClientSession::cmd_login(const LocalCommand& command) {
 
 void ClientSession::cmd_authenticate(const LocalCommand& command) {
     if (plaintext_forbidden()) {
+        admin::Metrics::global().logins(admin::LoginResult::Refused).add();
         write_client(command.tag + " NO [PRIVACYREQUIRED] Plaintext authentication disallowed without TLS\r\n");
         return;
     }
@@ -216,32 +219,20 @@ void ClientSession::begin_login(const std::string& tag, const std::string& user,
     case routing::RouteError::UnknownDomain:
     case routing::RouteError::DomainMismatch:
         log("login", {{"result", "refused"}, {"reason", "no route for user"}});
+        admin::Metrics::global().logins(admin::LoginResult::AuthFailed).add();
         login_refused(tag, std::string(auth_failed), true);
         return;
     case routing::RouteError::Maintenance:
+        admin::Metrics::global().logins(admin::LoginResult::Unavailable).add();
         login_refused(tag, "NO [UNAVAILABLE] " + route.vhost->maintenance_text, false);
         return;
     case routing::RouteError::NoServer:
+        admin::Metrics::global().logins(admin::LoginResult::Unavailable).add();
         login_refused(tag, "NO [UNAVAILABLE] No backend server available, try again later.", false);
         return;
     }
 
-    LinkTarget target;
-    target.identity = route.identity;
-    target.backend = route.server;
-    target.tls = snapshot_->tls_for(*route.server);
-    target.timeout = config_.limits.backend_timeout;
-    target.plan.starttls = route.server->tls == config::TlsMode::StartTls;
-    target.plan.credentials = {{}, route.backend_user, std::move(password)};
-    if (route.pool->forward_client_ip == config::ForwardClientIp::Id) {
-        const auto& peer = client_->peer();
-        const auto& local = client_->local();
-        target.plan.id_fields = {{"x-originating-ip", peer.ip},
-                                 {"x-originating-port", std::to_string(peer.port)},
-                                 {"x-connected-ip", local.ip},
-                                 {"x-connected-port", std::to_string(local.port)},
-                                 {"x-session-id", id_}};
-    }
+    LinkTarget target = link_target(route, {{}, route.backend_user, std::move(password)});
     login_tag_ = tag;
     identity_ = route.identity;
     vhost_name_ = route.vhost ? route.vhost->name : std::string{};

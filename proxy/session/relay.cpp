@@ -3,6 +3,7 @@
 // the commands it keeps for itself after login.
 #include "proxy/session/client_session.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/imap/capabilities.h"
 #include "proxy/imap/status_line.h"
 #include "proxy/session/log.h"
@@ -60,6 +61,7 @@ void ClientSession::on_link_ready(BackendLink& link) {
     restart_idle_timer();
     authenticated_ = routing::authenticated_identities(config_, identity_);
     log("login", {{"result", "ok"}});
+    admin::Metrics::global().logins(admin::LoginResult::Ok).add();
     write_client(login_tag_ + " OK [CAPABILITY " + imap::rewrite_capability_list(link.capabilities()) +
                  "] Logged in\r\n");
     keepalive_timer_.start(keepalive_interval, [this] { keep_inactive_links_alive(); });
@@ -69,9 +71,18 @@ void ClientSession::on_link_ready(BackendLink& link) {
 void ClientSession::on_link_failed(BackendLink& link, const Failure& failure) {
     const bool login_link = state_ == State::LoggingIn && &link == active_;
     const bool switch_target = switch_ && &link == switch_->target;
+    if (blames_backend(failure)) {
+        host_.backend_failed(link.backend_name());
+        admin::Metrics::global().backend(link.backend_name()).connect_failures.add();
+    }
     retire_link(&link);
     if (login_link) {
         log("login", {{"result", failure_name(failure.kind)}, {"reason", failure.detail}});
+        const admin::LoginResult result = counts_as_auth_failure(failure) ? admin::LoginResult::AuthFailed
+                                          : failure.kind == FailureKind::Temporary || blames_backend(failure)
+                                              ? admin::LoginResult::Unavailable
+                                              : admin::LoginResult::Error;
+        admin::Metrics::global().logins(result).add();
         login_refused(login_tag_, login_failure_answer(failure), counts_as_auth_failure(failure));
         resume_held_input();
     } else if (switch_target) {
@@ -129,8 +140,12 @@ void ClientSession::on_inactive_response(BackendLink& link, const imap::Response
 
 void ClientSession::on_link_input_done(BackendLink& link) {
     if (&link != active_) return;
-    if (!to_client_.empty()) write_client(std::exchange(to_client_, {}));
+    if (!to_client_.empty()) {
+        admin::Metrics::global().bytes_to_clients.add(to_client_.size());
+        write_client(std::exchange(to_client_, {}));
+    }
     run_waiting_command();
+    close_if_drained();
 }
 
 void ClientSession::run_waiting_command() {
@@ -147,6 +162,10 @@ void ClientSession::command_finished(std::string_view tag, std::string_view stat
     if (it == in_flight_.end()) return;
     const bool ok = iequals(status, "OK");
     const std::string& name = it->name;
+    if (name != "IDLE") {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - it->sent;
+        admin::Metrics::global().command_latency.observe(took.count());
+    }
     if (name == "SELECT" || name == "EXAMINE") {
         // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected.
         if (ok || iequals(status, "NO")) mailbox_selected_ = ok;

@@ -1,5 +1,7 @@
 #include "proxy/session/server.h"
 
+#include "proxy/admin/metrics.h"
+#include "proxy/net/proxy_protocol.h"
 #include "proxy/session/log.h"
 
 #include <utility>
@@ -27,40 +29,63 @@ private:
     std::function<void(RejectedConnection*)> done_;
 };
 
-Server::Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot)
-    : loop_(loop), snapshot_(std::move(snapshot)) {}
+Server::Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot,
+               std::shared_ptr<routing::HealthTable> health)
+    : loop_(loop), snapshot_(std::move(snapshot)), health_(std::move(health)), drain_timer_(loop) {}
 
 Server::~Server() = default;
 
 void Server::start() {
-    for (const auto& listener : snapshot_->config->listeners) {
+    const auto& listeners = snapshot_->config->listeners;
+    for (std::size_t index = 0; index < listeners.size(); ++index) {
+        const auto& listener = listeners[index];
         listeners_.push_back(std::make_unique<net::TcpListener>(
             loop_, listener.address.host, listener.address.port,
-            [this, &listener](std::unique_ptr<net::Stream> stream) { accept(listener, std::move(stream)); }));
+            [this, index](std::unique_ptr<net::Stream> stream) { accept(index, std::move(stream)); }));
         log_event(LogLevel::Info, "listening",
                   {{"listener", listener.name},
                    {"address", listener.address.host + ":" + std::to_string(listeners_.back()->port())}});
     }
 }
 
-void Server::accept(const config::Listener& listener, std::unique_ptr<net::Stream> stream) {
-    const auto& limits = snapshot_->config->limits;
+void Server::update(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
+
+void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> stream) {
+    auto& metrics = admin::Metrics::global();
+    const auto& config = *snapshot_->config;
     const std::string ip = stream->peer().ip;
-    if (stopping_) {
+    if (draining_) {
         reject(std::move(stream), "* BYE [UNAVAILABLE] Server shutting down\r\n");
         return;
     }
-    if (sessions_.size() >= limits.max_connections) {
+    // Listeners are bound once; a reloaded config that drops one leaves the
+    // socket open until restart, and it serves with the listener as first loaded.
+    const config::Listener* listener =
+        listener_index < config.listeners.size() ? &config.listeners[listener_index] : nullptr;
+    if (!listener) {
+        reject(std::move(stream), "* BYE [UNAVAILABLE] Listener no longer configured\r\n");
+        return;
+    }
+    if (listener->proxy_protocol && !net::address_in_networks(ip, listener->trusted_networks)) {
+        log_event(LogLevel::Warn, "connection_refused", {{"client", ip}, {"reason", "untrusted PROXY source"}});
+        metrics.connections_refused.add();
+        reject(std::move(stream), "* BYE Connection refused\r\n");
+        return;
+    }
+    if (sessions_.size() >= config.limits.max_connections) {
         log_event(LogLevel::Warn, "connection_refused", {{"client", ip}, {"reason", "max_connections"}});
+        metrics.connections_refused.add();
         reject(std::move(stream), "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
         return;
     }
-    if (connections_per_ip_[ip] >= limits.max_connections_per_ip) {
+    if (!listener->proxy_protocol && connections_per_ip_[ip] >= config.limits.max_connections_per_ip) {
         log_event(LogLevel::Warn, "connection_refused", {{"client", ip}, {"reason", "max_connections_per_ip"}});
+        metrics.connections_refused.add();
         reject(std::move(stream), "* BYE [UNAVAILABLE] Too many connections from your address\r\n");
         return;
     }
-    auto session = std::make_unique<ClientSession>(*this, snapshot_, listener, std::move(stream), next_session_id_++);
+    metrics.connections.add();
+    auto session = std::make_unique<ClientSession>(*this, snapshot_, *listener, std::move(stream), next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     session_ip_.emplace(raw, ip);
@@ -77,7 +102,14 @@ void Server::reject(std::unique_ptr<net::Stream> stream, std::string bye_line) {
     raw->send(std::move(bye_line));
 }
 
-bool Server::backend_up(const std::string&) const { return true; }
+bool Server::backend_up(const std::string& backend_name) const { return health_->is_up(backend_name); }
+
+void Server::backend_failed(const std::string& backend_name) {
+    if (health_->report_passive_failure(backend_name)) {
+        log_event(LogLevel::Warn, "backend_down", {{"backend", backend_name}, {"reason", "failed session connects"}});
+        admin::Metrics::global().backend(backend_name).up.set(0);
+    }
+}
 
 void Server::session_finished(ClientSession& session) {
     ClientSession* raw = &session;
@@ -92,18 +124,32 @@ void Server::session_finished(ClientSession& session) {
     });
 }
 
-void Server::stop(std::function<void()> done) {
-    stopping_ = true;
-    on_stopped_ = std::move(done);
+void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done) {
+    draining_ = true;
+    on_drained_ = std::move(done);
     listeners_.clear();
     std::vector<ClientSession*> open;
     for (const auto& entry : sessions_) open.push_back(entry.first);
-    for (ClientSession* session : open) session->shut_down("Server shutting down");
+    for (ClientSession* session : open) session->drain();
+    drain_timer_.start(timeout, [this] {
+        std::vector<ClientSession*> left;
+        for (const auto& entry : sessions_) left.push_back(entry.first);
+        for (ClientSession* session : left) session->force_close();
+        // A client that never reads would hold its BYE in the send queue forever.
+        drain_timer_.start(std::chrono::seconds(2), [this] {
+            sessions_.clear();
+            session_ip_.clear();
+            connections_per_ip_.clear();
+            maybe_done();
+        });
+    });
     maybe_done();
 }
 
 void Server::maybe_done() {
-    if (stopping_ && sessions_.empty() && on_stopped_) std::exchange(on_stopped_, {})();
+    if (!draining_ || !sessions_.empty() || !on_drained_) return;
+    drain_timer_.stop();
+    std::exchange(on_drained_, {})();
 }
 
 }  // namespace imapfront::session

@@ -7,6 +7,7 @@
 #include "proxy/session/client_session.h"
 #include "proxy/session/session_host.h"
 #include "proxy/session/snapshot.h"
+#include "routing/health.h"
 
 #include <functional>
 #include <map>
@@ -21,35 +22,41 @@ class RejectedConnection;
 
 class Server final : public SessionHost {
 public:
-    Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot);
+    Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot, std::shared_ptr<routing::HealthTable> health);
     ~Server() override;
 
     // Opens every listener of the snapshot. Throws std::runtime_error when one cannot bind.
     void start();
-    // Stops accepting and closes every session with BYE; `done` runs once all are gone.
-    void stop(std::function<void()> done);
+    // New sessions get `snapshot`; open ones keep theirs. Listeners stay as they are.
+    void update(std::shared_ptr<const Snapshot> snapshot);
+    // Stops accepting; every session says BYE at its next command boundary,
+    // or at once after `timeout`. `done` runs when the last one is gone.
+    void drain(std::chrono::milliseconds timeout, std::function<void()> done);
 
     std::size_t session_count() const { return sessions_.size(); }
 
     net::EventLoop& loop() override { return loop_; }
     bool backend_up(const std::string& backend_name) const override;
+    void backend_failed(const std::string& backend_name) override;
     void session_finished(ClientSession& session) override;
 
 private:
-    void accept(const config::Listener& listener, std::unique_ptr<net::Stream> stream);
+    void accept(std::size_t listener_index, std::unique_ptr<net::Stream> stream);
     void reject(std::unique_ptr<net::Stream> stream, std::string bye_line);
     void maybe_done();
 
     net::EventLoop& loop_;
     std::shared_ptr<const Snapshot> snapshot_;
+    std::shared_ptr<routing::HealthTable> health_;
     std::vector<std::unique_ptr<net::TcpListener>> listeners_;
     std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
     std::unordered_map<ClientSession*, std::string> session_ip_;
     std::map<std::string, std::size_t> connections_per_ip_;
     std::unordered_map<RejectedConnection*, std::unique_ptr<RejectedConnection>> rejected_;
     std::uint64_t next_session_id_ = 1;
-    std::function<void()> on_stopped_;
-    bool stopping_ = false;
+    std::function<void()> on_drained_;
+    net::Timer drain_timer_;
+    bool draining_ = false;
 };
 
 }  // namespace imapfront::session

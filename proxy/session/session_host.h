@@ -18,6 +18,8 @@ public:
     virtual ~SessionHost() = default;
     virtual net::EventLoop& loop() = 0;
     virtual bool backend_up(const std::string& backend_name) const = 0;
+    // A real session could not connect or log in to this backend (passive health).
+    virtual void backend_failed(const std::string& backend_name) = 0;
     // The session has closed its client connection; the host frees it later.
     virtual void session_finished(ClientSession& session) = 0;
 };

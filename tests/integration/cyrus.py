@@ -49,6 +49,7 @@ virtdomains: off
 unixhierarchysep: yes
 hashimapspool: no
 imapidlepoll: 1
+failedloginpause: 0
 lmtpsocket: {dir}/socket/lmtp
 idlesocket: {dir}/socket/idle
 notifysocket: {dir}/socket/notify

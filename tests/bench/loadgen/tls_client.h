@@ -1,0 +1,40 @@
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <string>
+
+namespace loadgen {
+
+// The client side of implicit TLS. Certificates are not verified: the
+// benchmark measures the proxies' cost, and every target gets the same client.
+// With resumption on, the newest session ticket any connection received is
+// offered by the next connection.
+class TlsClient {
+public:
+    explicit TlsClient(bool resume);
+    ~TlsClient();
+    TlsClient(const TlsClient&) = delete;
+    TlsClient& operator=(const TlsClient&) = delete;
+
+    // A new SSL object for a connected socket, with the cached session offered.
+    SSL* make_ssl(int fd, const std::string& server_name);
+
+    // Counts whether the server took the offered session, after a handshake.
+    void record_handshake(SSL* ssl);
+
+    std::uint64_t offers() const { return offers_; }
+    std::uint64_t resumed() const { return resumed_; }
+
+private:
+    static int on_new_session(SSL* ssl, SSL_SESSION* session);
+
+    SSL_CTX* ctx_;
+    bool resume_;
+    SSL_SESSION* latest_ = nullptr;
+    std::uint64_t offers_ = 0;
+    std::uint64_t resumed_ = 0;
+};
+
+}  // namespace loadgen

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Runs every benchmark scenario against direct Dovecot and each proxy in one
+run, interleaved, and writes tests/bench/RESULTS.md. Installs nothing: it says
+what is missing. See README.md."""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import procstat
+import targets as servers
+from report import write_results
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ALL_TARGETS = ["direct", "imapfront", "haproxy", "nginx", "dovecot-proxy"]
+SCENARIOS = ["latency", "throughput", "mixed", "logins", "idle", "selecta"]
+BIG_MESSAGE = 20 * 1024 * 1024
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1 round, small sizes: a smoke test")
+    parser.add_argument("--full", action="store_true", help="idle with 20,000 plaintext / 5,000 TLS sessions")
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
+                        help="run only this scenario (repeatable)")
+    parser.add_argument("--targets", default=",".join(ALL_TARGETS),
+                        help="comma-separated subset of " + ",".join(ALL_TARGETS))
+    parser.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --quick)")
+    parser.add_argument("--imapfront", default=os.path.join(HERE, "..", "..", "build-bench", "imapfront"))
+    parser.add_argument("--loadgen", default=os.path.join(
+        HERE, "..", "..", "build-bench", "tests", "bench", "imapfront_loadgen"))
+    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args()
+    args.targets = [t for t in args.targets.split(",") if t]
+    unknown = set(args.targets) - set(ALL_TARGETS)
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    args.scenarios = args.scenario or SCENARIOS
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    return args
+
+
+def sizes(args):
+    if args.quick:
+        return dict(latency=300, fetches=3, mixed=3.0, logins=3.0, idle=200, idle_tls=100, selecta=5)
+    idle, idle_tls = (20000, 5000) if args.full else (2000, 500)
+    return dict(latency=3000, fetches=10, mixed=8.0, logins=6.0, idle=idle, idle_tls=idle_tls, selecta=20)
+
+
+def raise_fd_limit(wanted):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limit in (max(wanted, hard), hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+            return limit
+        except (ValueError, OSError):
+            continue
+    return soft
+
+
+# Each variant: (name, scenario, loadgen arguments, tls, only_for). The
+# per-variant figure and CPU normaliser live in report.py.
+def variants(args, size):
+    users = ["--users", "50"]
+    found = []
+    if "latency" in args.scenarios:
+        found += [("latency_noop", "latency", ["--command", "noop", "--count", str(size["latency"])], False, None),
+                  ("latency_fetch", "latency", ["--command", "fetch", "--count", str(size["latency"])], False, None)]
+    if "throughput" in args.scenarios:
+        fetch = ["--user", servers.BIG_USER, "--count", str(size["fetches"])]
+        found += [("throughput_plain", "throughput", fetch, False, None),
+                  ("throughput_tls", "throughput", fetch, True, None)]
+    if "mixed" in args.scenarios:
+        found.append(("mixed", "mixed", ["--sessions", "50", "--duration", str(size["mixed"])] + users, False, None))
+    if "logins" in args.scenarios:
+        login = ["--concurrency", "16", "--duration", str(size["logins"])] + users
+        found += [("logins_plain", "logins", login, False, None),
+                  ("logins_tls", "logins", login, True, None),
+                  ("logins_tls_resume", "logins", login + ["--resume"], True, None)]
+    if "idle" in args.scenarios:
+        found += [("idle_plain", "idle", ["--sessions", str(size["idle"]), "--concurrency", "32"] + users, False, None),
+                  ("idle_tls", "idle", ["--sessions", str(size["idle_tls"]), "--concurrency", "32"] + users, True, None)]
+    if "selecta" in args.scenarios:
+        found.append(("selecta", "selecta", ["--count", str(size["selecta"]), "--user", servers.user(1),
+                                             "--other-user", servers.user(2)], False, ["imapfront"]))
+    return found
+
+
+RESULT_FIELD = re.compile(r"(\w+)=(\S+)")
+
+
+def parse_result(line):
+    return {key: value for key, value in RESULT_FIELD.findall(line)}
+
+
+def run_variant(args, target, variant):
+    """Runs the load generator once; returns the RESULT fields plus cpu_s (and
+    rss deltas for idle), or None with a message when it failed."""
+    name, scenario, extra, tls, _ = variant
+    port = target.tls_port if tls else target.plain_port
+    command = [args.loadgen, "--scenario", scenario, "--target", target.name, "--port", str(port),
+               "--password", servers.PASSWORD] + (["--tls"] if tls else []) + extra
+    root = target.root_pid
+    cpu_before = procstat.cpu_seconds(root) if root else None
+    rss_before = procstat.rss_kib(root) if root else None
+    fields = None
+    output = []
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    timeout = time.monotonic() + 1200
+    try:
+        for line in proc.stdout:
+            output.append(line.rstrip())
+            if line.startswith("RESULT"):
+                fields = parse_result(line)
+            if line.startswith("READY") and fields is not None:
+                time.sleep(1.0)  # let allocations settle before reading memory
+                if root:
+                    fields["rss_delta_kib"] = procstat.rss_kib(root) - rss_before
+                proc.stdin.close()
+            if time.monotonic() > timeout:
+                break
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if fields is None:
+        print(f"  {name} {target.name}: no result: {' | '.join(output[-3:])}", flush=True)
+        return None
+    if root:
+        fields["cpu_s"] = procstat.cpu_seconds(root) - cpu_before
+    return fields
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def versions():
+    found = {}
+    for name, command in (("dovecot", ["dovecot", "--version"]), ("haproxy", ["haproxy", "-v"]),
+                          ("nginx", ["nginx", "-v"])):
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+            found[name] = (result.stdout + result.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            continue
+    return found
+
+
+def start_targets(args, scratch, fd_limit):
+    """Starts the backend and the chosen proxies; returns (targets, every process)."""
+    cert, key, combined = servers.make_certificate(scratch)
+    backend_target, backend = servers.start_backend(os.path.join(scratch, "backend"), cert, key,
+                                                     50, BIG_MESSAGE)
+    processes = [backend]
+    started = {"direct": backend_target}
+    port = backend_target.plain_port
+    starters = {
+        "imapfront": lambda: servers.start_imapfront(args.imapfront, os.path.join(scratch, "imapfront"),
+                                                     cert, key, port),
+        "haproxy": lambda: servers.start_haproxy(os.path.join(scratch, "haproxy"), combined, port),
+        "nginx": lambda: servers.start_nginx(os.path.join(scratch, "nginx"), cert, key, port,
+                                             fd_limit),
+        "dovecot-proxy": lambda: servers.start_dovecot_proxy(os.path.join(scratch, "dovecot-proxy"),
+                                                            cert, key, port),
+    }
+    for name in args.targets:
+        if name == "direct":
+            continue
+        made = starters[name]()
+        target, extra = made if isinstance(made, tuple) else (made, None)
+        started[name] = target
+        processes.append(target.process)
+        if extra:
+            processes.append(extra)
+    return [started[name] for name in args.targets], processes
+
+
+def main():
+    args = parse_args()
+    missing = servers.missing_tools(args.targets)
+    if missing:
+        sys.exit("missing packages: " + " ".join(missing) +
+                 f"\ninstall them (apt-get install {' '.join(missing)}) or run tests/bench/run.sh")
+    for path, what in ((args.loadgen, "the load generator (build with -DIMAPFRONT_BENCH=ON)"),
+                       (args.imapfront, "imapfront")):
+        if not os.access(path, os.X_OK) and (what != "imapfront" or "imapfront" in args.targets):
+            sys.exit(f"missing {what}: {path}")
+    size = sizes(args)
+    fd_limit = raise_fd_limit(4 * max(size["idle"], size["idle_tls"]) + 10000)
+    print(f"file descriptor limit {fd_limit}", flush=True)
+    scratch = tempfile.mkdtemp(prefix="imapfront-bench-")
+    os.chmod(scratch, 0o755)
+    processes = []
+    samples = {}  # (variant, target) -> [fields, ...]
+    try:
+        target_list, processes = start_targets(args, scratch, fd_limit)
+        plan = variants(args, size)
+        for round_number in range(args.rounds):
+            print(f"round {round_number + 1}/{args.rounds}", flush=True)
+            for variant in plan:
+                shift = round_number % len(target_list)
+                for target in target_list[shift:] + target_list[:shift]:
+                    if variant[4] and target.name not in variant[4]:
+                        continue
+                    fields = run_variant(args, target, variant)
+                    if fields is not None:
+                        samples.setdefault((variant[0], target.name), []).append(fields)
+                        print(f"  {variant[0]:18} {target.name:14} "
+                              + " ".join(f"{k}={v}" for k, v in fields.items()
+                                         if k not in ("scenario", "target", "tls")), flush=True)
+                    time.sleep(0.5)
+        write_results(args.output, machine(), versions(), args, size, plan,
+                      [t.name for t in target_list], samples)
+        print(f"wrote {args.output}", flush=True)
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        if args.keep:
+            print(f"kept {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

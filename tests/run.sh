@@ -45,6 +45,25 @@ unpack_cyrus_imapd() {
     return "$status"
 }
 
+unpack_cyrus_imapd() {
+    if [[ -x "$cyrus_cache/usr/lib/cyrus/bin/imapd" ]]; then
+        return 0
+    fi
+    log "unpacking cyrus-imapd into $cyrus_cache"
+    local scratch
+    scratch="$(mktemp -d)"
+    chmod a+rwx "$scratch"  # apt downloads as the _apt user
+    # A stale or missing package list makes the download fail: refresh once.
+    if ! (cd "$scratch" && apt-get download -q cyrus-imapd); then
+        apt-get update -q && (cd "$scratch" && apt-get download -q cyrus-imapd) || { rm -rf "$scratch"; return 1; }
+    fi
+    mkdir -p "$cyrus_cache"
+    dpkg-deb -x "$scratch"/cyrus-imapd_*.deb "$cyrus_cache"
+    local status=$?
+    rm -rf "$scratch"
+    return "$status"
+}
+
 # The package's own Dovecot service must not hold the ports or the tests' names.
 stop_system_dovecot() {
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet dovecot 2>/dev/null; then
@@ -76,6 +95,7 @@ step() {
 }
 
 step "packages" install_missing_packages
+step "cyrus imapd" unpack_cyrus_imapd
 step "cyrus-imapd unpacked" unpack_cyrus_imapd
 stop_system_dovecot
 step "build + ctest" build_and_test "$repo/build"

@@ -16,7 +16,6 @@ import imaplib
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import socket
@@ -608,12 +607,6 @@ class Environment:
             client.start_tls(self.ca.client_context(), server_hostname or "localhost")
         return client
 
-    def user(self, name):
-        """(login name, password) of a test user; a full address in direct mode
-        where no default vhost exists."""
-        password = {**USERS_A, **USERS_B}[name]
-        return name, password
-
 
 class IMAP4SNI(imaplib.IMAP4_SSL):
     """IMAP4_SSL that sends a chosen SNI name while connecting to 127.0.0.1."""
@@ -642,8 +635,10 @@ class EnvironmentTestCase(unittest.TestCase):
         cls.addClassCleanup(cls.env.stop)
         cls.env.start(with_proxy=cls.with_proxy, tweak=cls.tweak_config)
 
-    def assertProxyAlive(self):
-        self.assertTrue(self.env.proxy.running(), "imapfront is not running")
+    def tearDown(self):
+        # A crash shows up at the test that caused it, not at the class's end.
+        for proxy in self.env.proxies:
+            self.assertTrue(proxy.running(), f"imapfront died:\n{tail(getattr(proxy, 'stderr', ''))}")
 
 
 # ---------------------------------------------------------------- raw client
@@ -746,22 +741,6 @@ class RawClient:
                 data = bytes(self.buffer)
                 self.buffer.clear()
                 return data
-
-    def pending(self, wait):
-        """Bytes that arrive within `wait` seconds, without blocking longer."""
-        end = time.monotonic() + wait
-        while time.monotonic() < end:
-            ready, _, _ = select.select([self.sock], [], [], max(end - time.monotonic(), 0))
-            if not ready:
-                break
-            try:
-                chunk = self.sock.recv(65536)
-            except (ssl.SSLWantReadError, BlockingIOError):
-                continue
-            if not chunk:
-                break
-            self.buffer += chunk
-        return bytes(self.buffer)
 
     def login(self, user, password):
         """LOGIN with the password as a synchronizing literal."""

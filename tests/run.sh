@@ -31,21 +31,6 @@ install_missing_packages() {
 # from the package unpacked, not installed (tests/integration/cyrus.py).
 cyrus_cache=/var/cache/imapfront-test/cyrus
 unpack_cyrus_imapd() {
-    [[ -x "$cyrus_cache/usr/lib/cyrus/bin/imapd" ]] && return 0
-    log "unpacking cyrus-imapd into $cyrus_cache"
-    local sudo=()
-    if ((EUID != 0)); then sudo=(sudo); fi
-    local download
-    download="$(mktemp -d)" || return 1
-    (cd "$download" && apt-get download cyrus-imapd) &&
-        "${sudo[@]}" mkdir -p "$cyrus_cache" &&
-        "${sudo[@]}" dpkg-deb -x "$download"/cyrus-imapd_*.deb "$cyrus_cache"
-    local status=$?
-    rm -rf "$download"
-    return "$status"
-}
-
-unpack_cyrus_imapd() {
     if [[ -x "$cyrus_cache/usr/lib/cyrus/bin/imapd" ]]; then
         return 0
     fi
@@ -96,7 +81,6 @@ step() {
 
 step "packages" install_missing_packages
 step "cyrus imapd" unpack_cyrus_imapd
-step "cyrus-imapd unpacked" unpack_cyrus_imapd
 stop_system_dovecot
 step "build + ctest" build_and_test "$repo/build"
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \

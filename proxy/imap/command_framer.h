@@ -45,7 +45,8 @@ struct CommandEvent {
     enum class Kind { NeedMore, Line, LiteralData, Error };
     Kind kind = Kind::NeedMore;
     std::size_t consumed = 0;  // bytes of the input this event used up
-    std::string_view data;     // Line: whole line with CRLF; LiteralData: a chunk
+    std::string_view data;     // Line: whole line with CRLF; LiteralData: a chunk;
+                               // Error: the refused line (empty for LineTooLong)
     LineKind line_kind = LineKind::Command;
     bool first_line = false;        // Line: first line of a command (tag()/name() now valid)
     bool command_complete = false;  // Line: no literal follows, the command ends here

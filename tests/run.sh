@@ -8,7 +8,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs=2
 packages=(build-essential cmake ninja-build pkg-config libuv1-dev libssl-dev libyaml-cpp-dev
           catch2 python3 curl openssl dovecot-imapd clang llvm libclang-rt-14-dev
-          cyrus-common sasl2-bin)
+          cyrus-common sasl2-bin python3-yaml)
 
 log() { printf '\n=== %s\n' "$*"; }
 

@@ -109,6 +109,10 @@ def run_variant(args, target, variant):
     port = target.tls_port if tls else target.plain_port
     command = [args.loadgen, "--scenario", scenario, "--target", target.name, "--port", str(port),
                "--password", servers.PASSWORD] + (["--tls"] if tls else []) + extra
+    if scenario == "idle" and target.process:
+        # Memory a proxy kept from earlier scenarios would hide what idle
+        # sessions cost: measure on a fresh process.
+        target.process.restart()
     root = target.root_pid
     cpu_before = procstat.cpu_seconds(root) if root else None
     rss_before = procstat.rss_kib(root) if root else None

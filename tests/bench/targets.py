@@ -202,6 +202,7 @@ class Process:
         self.proc = None
 
     def spawn(self, args, ports, greeting=True):
+        self.launch = (args, ports, greeting)
         stderr_path = os.path.join(self.folder, f"{self.name}.stderr")
         with open(stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stderr,
@@ -213,6 +214,11 @@ class Process:
         except Exception:
             self.stop()
             raise RuntimeError(f"{self.name} did not start:\n{tail(stderr_path)}")
+
+    def restart(self):
+        """A fresh process with the same configuration and ports."""
+        self.stop()
+        self.spawn(*self.launch)
 
     @property
     def pid(self):

@@ -27,18 +27,20 @@ TlsClient::TlsClient(bool resume) : ctx_(SSL_CTX_new(TLS_client_method())), resu
 }
 
 TlsClient::~TlsClient() {
-    if (latest_ != nullptr) {
-        SSL_SESSION_free(latest_);
+    for (SSL_SESSION* session : unused_) {
+        SSL_SESSION_free(session);
     }
     SSL_CTX_free(ctx_);
 }
 
 int TlsClient::on_new_session(SSL* ssl, SSL_SESSION* session) {
     auto* self = static_cast<TlsClient*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), owner_index()));
-    if (self->latest_ != nullptr) {
-        SSL_SESSION_free(self->latest_);
+    constexpr std::size_t kMaxUnused = 1024;
+    if (self->unused_.size() >= kMaxUnused) {
+        SSL_SESSION_free(self->unused_.front());
+        self->unused_.pop_front();
     }
-    self->latest_ = session;
+    self->unused_.push_back(session);
     return 1;  // we keep the reference
 }
 
@@ -47,8 +49,11 @@ SSL* TlsClient::make_ssl(int fd, const std::string& server_name) {
     SSL_set_fd(ssl, fd);
     SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
              static_cast<void*>(const_cast<char*>(server_name.c_str())));
-    if (resume_ && latest_ != nullptr) {
-        SSL_set_session(ssl, latest_);
+    if (resume_ && !unused_.empty()) {
+        SSL_SESSION* session = unused_.back();
+        unused_.pop_back();
+        SSL_set_session(ssl, session);
+        SSL_SESSION_free(session);  // the SSL object holds its own reference now
         ++offers_;
     }
     return ssl;

@@ -3,14 +3,15 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 namespace loadgen {
 
 // The client side of implicit TLS. Certificates are not verified: the
 // benchmark measures the proxies' cost, and every target gets the same client.
-// With resumption on, the newest session ticket any connection received is
-// offered by the next connection.
+// With resumption on, each new connection offers one unused session ticket
+// received earlier, as a real client would (TLS 1.3 tickets are single-use).
 class TlsClient {
 public:
     explicit TlsClient(bool resume);
@@ -32,7 +33,7 @@ private:
 
     SSL_CTX* ctx_;
     bool resume_;
-    SSL_SESSION* latest_ = nullptr;
+    std::deque<SSL_SESSION*> unused_;
     std::uint64_t offers_ = 0;
     std::uint64_t resumed_ = 0;
 };

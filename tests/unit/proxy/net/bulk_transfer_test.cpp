@@ -19,12 +19,14 @@ struct Echo : StreamHandler {
     std::unique_ptr<Stream> stream;
     int pauses = 0;
     int drains = 0;
+    std::function<void()> paused_hook;
 
     void on_data(std::string_view bytes) override {
         stream->write(std::string(bytes));
         if (stream->above_high_watermark()) {
             ++pauses;
             stream->pause_reading();
+            if (paused_hook) paused_hook();
         }
     }
     void on_closed(std::string_view) override {}
@@ -46,14 +48,12 @@ struct Sender : StreamHandler {
     int drains = 0;
     std::string closed_reason;
 
-    Timer resume;
+    Sender(EventLoop& l, std::size_t t) : loop(l), total(t) {}
 
-    Sender(EventLoop& l, std::size_t t) : loop(l), total(t), resume(l) {}
-
-    // Not reading for a while backs the echo up past its high watermark.
+    // Not reading until the echo has paused forces its output past the high
+    // watermark (20 MiB is more than the kernel's socket buffers hold).
     void start() {
         stream->pause_reading();
-        resume.start(500ms, [this] { stream->resume_reading(); });
         pump();
     }
 
@@ -96,6 +96,7 @@ void run_transfer(std::size_t total, const Transfer& tls) {
         echo.stream->set_handler(&echo);
     });
     Sender sender(loop, total);
+    echo.paused_hook = [&] { sender.stream->resume_reading(); };
     std::unique_ptr<Stream> client;
     TcpConnect connect(loop, "127.0.0.1", listener.port(), [&](std::unique_ptr<Stream> s, std::string error) {
         REQUIRE(error.empty());

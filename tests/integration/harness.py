@@ -98,12 +98,20 @@ def stop_process(proc, timeout=STOP_TIMEOUT):
 
 
 def tail(path, lines=40):
+    return "\n".join(_read_lines(path)[-lines:])
+
+
+def head(path, lines=30):
+    """The start of a file: where a sanitizer report names the fault."""
+    return "\n".join(_read_lines(path)[:lines])
+
+
+def _read_lines(path):
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read().decode("utf-8", "replace").splitlines()
     except OSError:
-        return ""
-    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+        return []
 
 
 # ---------------------------------------------------------------- scratch
@@ -482,7 +490,7 @@ class Imapfront:
                 wait_for_port(self.port(listener["name"]), STARTUP_TIMEOUT, self.running)
         except Exception:
             self.stop(check=False)
-            raise RuntimeError(f"imapfront did not start:\n{tail(self.log)}\n{tail(self.stderr)}")
+            raise RuntimeError(f"imapfront did not start:\n{tail(self.log)}\n{head(self.stderr)}")
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -498,7 +506,7 @@ class Imapfront:
         if check and (crashed_before or code != 0):
             raise AssertionError(f"imapfront exited with {code}"
                                  f"{' before it was stopped' if crashed_before else ''}:\n"
-                                 f"{tail(self.stderr)}\n{tail(self.log)}")
+                                 f"{head(self.stderr)}\n{tail(self.log)}")
 
     def log_text(self):
         with open(self.log, "rb") as f:
@@ -638,7 +646,8 @@ class EnvironmentTestCase(unittest.TestCase):
     def tearDown(self):
         # A crash shows up at the test that caused it, not at the class's end.
         for proxy in self.env.proxies:
-            self.assertTrue(proxy.running(), f"imapfront died:\n{tail(getattr(proxy, 'stderr', ''))}")
+            stderr = getattr(proxy, "stderr", "")
+            self.assertTrue(proxy.running(), f"imapfront died:\n{head(stderr)}")
 
 
 # ---------------------------------------------------------------- raw client

@@ -2,6 +2,7 @@
 // `imapfront check FILE` validates a routing YAML file.
 #include "config/config.h"
 #include "proxy/net/event_loop.h"
+#include "proxy/session/config_reloader.h"
 #include "proxy/session/log.h"
 #include "proxy/session/server.h"
 #include "proxy/session/snapshot.h"
@@ -18,8 +19,6 @@
 namespace {
 
 using namespace imapfront;
-
-constexpr std::chrono::seconds drain_timeout{30};
 
 constexpr std::string_view usage =
     "usage: imapfront --config FILE     run the proxy\n"
@@ -58,6 +57,7 @@ session::LogLevel log_level(config::LogLevel level) {
 }
 
 int run(const std::string& path) {
+    const auto text = session::read_file(path);
     const config::LoadResult result = config::load_file(path);
     if (!result.errors.empty()) return print_errors(result);
     session::configure_log(log_format(result.config->log.format), log_level(result.config->log.level));
@@ -67,14 +67,24 @@ int run(const std::string& path) {
     try {
         auto health = std::make_shared<routing::HealthTable>();
         health->track(*result.config);
-        session::Server server(loop, session::make_snapshot(result.config), health);
+        auto snapshot = session::make_snapshot(result.config);
+        session::Server server(loop, snapshot, health);
         server.start();
+
+        session::ConfigReloader reloader(loop, path, text.value_or(""),
+                                         [&](std::shared_ptr<const session::Snapshot> next) {
+                                             health->track(*next->config);
+                                             snapshot = next;
+                                             server.update(std::move(next));
+                                         });
+        loop.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
+
         bool stopping = false;
         const auto drain = [&] {
             if (stopping) return;
             stopping = true;
             session::log_event(session::LogLevel::Info, "draining", {});
-            server.drain(drain_timeout, [&loop] { loop.stop(); });
+            server.drain(snapshot->config->limits.drain_timeout, [&loop] { loop.stop(); });
         };
         loop.on_signal(SIGTERM, drain);
         loop.on_signal(SIGINT, drain);

@@ -56,8 +56,9 @@ public:
 
     // Server side: bytes received from now on are TLS. Call right after writing
     // the STARTTLS OK (it is sent in plaintext first); plaintext the caller
-    // has not processed yet must be dropped by the caller.
-    virtual void start_tls_server(std::shared_ptr<TlsServerContext> context) = 0;
+    // has not processed yet must be dropped by the caller. `received` is TLS
+    // data that already arrived (after a PROXY header, in the same read).
+    virtual void start_tls_server(std::shared_ptr<TlsServerContext> context, std::string_view received = {}) = 0;
     // Client side: sends the ClientHello; verifies the peer's certificate for `server_name`.
     virtual void start_tls_client(std::shared_ptr<TlsClientContext> context, const std::string& server_name) = 0;
     virtual bool tls_active() const = 0;     // handshake complete

@@ -188,8 +188,12 @@ void TcpStream::process_tls_input() {
 
 void TcpStream::flush_tls_output() { queue_write(tls_->take_output()); }
 
-void TcpStream::start_tls_server(std::shared_ptr<TlsServerContext> context) {
+void TcpStream::start_tls_server(std::shared_ptr<TlsServerContext> context, std::string_view received) {
     tls_ = TlsEngine::server(std::move(context));
+    if (!received.empty()) {
+        tls_->receive(received);
+        defer_if_alive([](TcpStream& self) { self.process_tls_input(); });
+    }
 }
 
 void TcpStream::start_tls_client(std::shared_ptr<TlsClientContext> context, const std::string& server_name) {

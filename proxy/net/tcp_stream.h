@@ -45,7 +45,7 @@ public:
     std::size_t pending_write_bytes() const override;
     void pause_reading() override;
     void resume_reading() override;
-    void start_tls_server(std::shared_ptr<TlsServerContext> context) override;
+    void start_tls_server(std::shared_ptr<TlsServerContext> context, std::string_view received) override;
     void start_tls_client(std::shared_ptr<TlsClientContext> context, const std::string& server_name) override;
     bool tls_active() const override { return tls_ready_; }
     std::string sni() const override { return sni_; }

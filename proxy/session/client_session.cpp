@@ -66,15 +66,16 @@ void ClientSession::start() {
     greet();
 }
 
-void ClientSession::greet() {
+void ClientSession::greet(std::string_view received) {
     log("connect", {{"listener", listener_.name}, {"client_port", std::to_string(client_address_.port)}});
     if (listener_.tls == config::TlsMode::Implicit) {
         enter(State::TlsHandshake);
-        client_->start_tls_server(snapshot_->server_tls);
+        client_->start_tls_server(snapshot_->server_tls, received);
         return;
     }
     enter(State::NotAuthenticated);
     write_client("* OK [CAPABILITY " + preauth_capabilities() + "] imapfront ready\r\n");
+    if (!received.empty()) on_data(received);
 }
 
 void ClientSession::on_proxy_header(std::string_view bytes) {
@@ -91,18 +92,8 @@ void ClientSession::on_proxy_header(std::string_view bytes) {
     }
     if (!parsed.addresses.local) client_address_ = {parsed.addresses.source_ip, parsed.addresses.source_port};
     // Bytes after the header are the client's: TLS records or commands.
-    const std::string rest = proxy_header_.substr(parsed.consumed);
-    proxy_header_.clear();
-    proxy_header_.shrink_to_fit();
-    greet();
-    if (!rest.empty()) {
-        if (state_ == State::TlsHandshake) {
-            log("proxy_header_invalid", {{"reason", "TLS bytes pipelined after the PROXY header"}});
-            close_with("* BYE Unexpected data after PROXY header\r\n");
-            return;
-        }
-        on_data(rest);
-    }
+    const std::string rest = std::exchange(proxy_header_, {}).substr(parsed.consumed);
+    greet(rest);
 }
 
 void ClientSession::drain() {

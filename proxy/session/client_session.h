@@ -167,7 +167,7 @@ private:
     void make_room_for_link();
 
     void on_proxy_header(std::string_view bytes);
-    void greet();
+    void greet(std::string_view received = {});
     LinkTarget link_target(const routing::Route& route, LoginCredentials credentials) const;
     void close_if_drained();
 

@@ -47,6 +47,9 @@ public:
 
     virtual void set_handler(StreamHandler* handler) = 0;
     virtual void write(std::string bytes) = 0;
+    // Writes bytes the caller keeps: sent straight from the caller's buffer
+    // when the socket takes them at once, copied only for what must wait.
+    virtual void write_view(std::string_view bytes) = 0;
     // Bytes accepted by write() and not yet handed to the kernel (TLS overhead included).
     virtual std::size_t pending_write_bytes() const = 0;
     bool above_high_watermark() const { return pending_write_bytes() > high_watermark; }

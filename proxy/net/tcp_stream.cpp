@@ -98,6 +98,23 @@ void TcpStream::write(std::string bytes) {
     if (pending_write_bytes() > high_watermark) above_high_ = true;
 }
 
+void TcpStream::write_view(std::string_view bytes) {
+    if (phase_ != Phase::open || bytes.empty()) return;
+    if (tls_) {
+        tls_->send(bytes);
+        flush_tls_output();
+    } else {
+        // Only with nothing queued may bytes go ahead of the queue: order is kept.
+        if (box_ && uv_stream_get_write_queue_size(raw_stream()) == 0) {
+            uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+            const int written = uv_try_write(raw_stream(), &buf, 1);
+            if (written > 0) bytes.remove_prefix(static_cast<std::size_t>(written));
+        }
+        if (!bytes.empty()) queue_write(std::string(bytes));
+    }
+    if (pending_write_bytes() > high_watermark) above_high_ = true;
+}
+
 void TcpStream::queue_write(std::string bytes) {
     if (!box_ || bytes.empty()) return;
     auto* request = new WriteRequest;

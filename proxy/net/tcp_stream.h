@@ -42,6 +42,7 @@ public:
 
     void set_handler(StreamHandler* handler) override;
     void write(std::string bytes) override;
+    void write_view(std::string_view bytes) override;
     std::size_t pending_write_bytes() const override;
     void pause_reading() override;
     void resume_reading() override;

@@ -138,6 +138,10 @@ void BackendLink::write(std::string bytes) {
     if (stream_ && phase_ == Phase::Ready) stream_->write(std::move(bytes));
 }
 
+void BackendLink::write_view(std::string_view bytes) {
+    if (stream_ && phase_ == Phase::Ready) stream_->write_view(bytes);
+}
+
 bool BackendLink::above_high_watermark() const { return stream_ && stream_->above_high_watermark(); }
 
 void BackendLink::pause_reading() {

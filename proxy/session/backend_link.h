@@ -55,6 +55,7 @@ public:
     bool ready() const { return phase_ == Phase::Ready; }
 
     void write(std::string bytes);
+    void write_view(std::string_view bytes);
     bool above_high_watermark() const;
     void pause_reading();
     void resume_reading();

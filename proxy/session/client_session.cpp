@@ -12,6 +12,10 @@
 namespace imapfront::session {
 namespace {
 
+// Literal chunks this big are written from the read buffer itself rather
+// than gathered with the small lines around them.
+constexpr std::size_t direct_write_min = 4096;
+
 // Client bytes held while a command waits (login, SELECTA): beyond this the
 // session stops reading the client until it catches up.
 constexpr std::size_t held_input_limit = 64 * 1024;
@@ -205,6 +209,31 @@ void ClientSession::write_client(std::string bytes) {
     if (active_ && client_->above_high_watermark()) active_->pause_reading();
 }
 
+void ClientSession::relay_to_backend(std::string_view bytes) {
+    if (bytes.size() < direct_write_min || !active_) {
+        to_backend_.append(bytes);
+        return;
+    }
+    flush_backend();
+    admin::Metrics::global().bytes_from_clients.add(bytes.size());
+    active_->write_view(bytes);
+    if (active_->above_high_watermark()) client_->pause_reading();
+}
+
+void ClientSession::relay_to_client(std::string_view bytes) {
+    if (bytes.size() < direct_write_min || state_ == State::Closing) {
+        to_client_.append(bytes);
+        return;
+    }
+    if (!to_client_.empty()) {
+        admin::Metrics::global().bytes_to_clients.add(to_client_.size());
+        client_->write(std::exchange(to_client_, {}));
+    }
+    admin::Metrics::global().bytes_to_clients.add(bytes.size());
+    client_->write_view(bytes);
+    if (active_ && client_->above_high_watermark()) active_->pause_reading();
+}
+
 void ClientSession::flush_backend() {
     if (to_backend_.empty() || !active_) return;
     admin::Metrics::global().bytes_from_clients.add(to_backend_.size());
@@ -298,7 +327,7 @@ void ClientSession::on_command_line(const imap::CommandEvent& event, std::string
 
 void ClientSession::on_literal_data(const imap::CommandEvent& event) {
     if (forwarding_) {
-        to_backend_.append(event.data);
+        relay_to_backend(event.data);
     } else if (collecting_) {
         collected_.wire.append(event.data);
     }

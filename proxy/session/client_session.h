@@ -114,6 +114,8 @@ private:
     void resume_held_input();
     bool accepting_commands() const;
     void write_client(std::string bytes);
+    void relay_to_client(std::string_view bytes);
+    void relay_to_backend(std::string_view bytes);
     void flush_backend();
 
     // framing

@@ -103,7 +103,7 @@ void ClientSession::on_link_response(BackendLink& link, const imap::ResponseEven
         close_with("* BYE [UNAVAILABLE] Backend protocol error\r\n");
         return;
     case imap::ResponseEvent::Kind::LiteralData:
-        if (!swallowing_) to_client_.append(event.data);
+        if (!swallowing_) relay_to_client(event.data);
         return;
     case imap::ResponseEvent::Kind::Line: break;
     }

@@ -1,8 +1,10 @@
 // imapfront command line: `imapfront --config FILE` runs the proxy,
 // `imapfront check FILE` validates a routing YAML file.
 #include "config/config.h"
+#include "proxy/admin/admin_server.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/session/config_reloader.h"
+#include "proxy/session/health_checker.h"
 #include "proxy/session/log.h"
 #include "proxy/session/server.h"
 #include "proxy/session/snapshot.h"
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -66,20 +69,31 @@ int run(const std::string& path) {
     net::EventLoop loop;
     try {
         auto health = std::make_shared<routing::HealthTable>();
-        health->track(*result.config);
+        session::HealthChecker health_checker(loop, health, result.config);
         auto snapshot = session::make_snapshot(result.config);
         session::Server server(loop, snapshot, health);
         server.start();
 
         session::ConfigReloader reloader(loop, path, text.value_or(""),
                                          [&](std::shared_ptr<const session::Snapshot> next) {
-                                             health->track(*next->config);
+                                             health_checker.update(next->config);
                                              snapshot = next;
                                              server.update(std::move(next));
                                          });
         loop.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
 
         bool stopping = false;
+        std::unique_ptr<admin::AdminServer> admin_server;
+        if (const auto& address = result.config->admin.address) {
+            admin_server = std::make_unique<admin::AdminServer>(
+                loop, address->host, address->port, [&]() -> std::optional<std::string> {
+                    if (stopping) return "draining";
+                    return std::nullopt;
+                });
+            session::log_event(session::LogLevel::Info, "admin_listening",
+                               {{"address", address->host + ":" + std::to_string(admin_server->port())}});
+        }
+
         const auto drain = [&] {
             if (stopping) return;
             stopping = true;

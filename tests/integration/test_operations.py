@@ -16,13 +16,12 @@ import subprocess
 import time
 import unittest
 
-from harness import (HOST, IO_TIMEOUT, MASTER_PASSWORD, USERS_A, USERS_B, EnvironmentTestCase,
+from harness import (DIRECT, HOST, IO_TIMEOUT, MASTER_PASSWORD, USERS_A, EnvironmentTestCase,
                      Imapfront, RawClient, free_port, mailbox_owner, quote, requires_proxy,
                      tagged_status, to_yaml)
 
 ALICE = "alice@abcd.test"
 ALICE_PW = USERS_A[ALICE]
-DAVE_PW = USERS_B["dave@defg.test"]
 
 # Reactive checks so that state changes take well under a second.
 FAST_HEALTH = {"interval": "200ms", "timeout": "500ms", "fall": 2, "rise": 2}
@@ -753,6 +752,7 @@ class ProxyProtocolListenerTest(EnvironmentTestCase):
         with self.env.raw("lb") as client:
             client.send(b"a1 LOGIN alice@abcd.test alice-pw\r\n")
             self.assertEqual(client.read_to_eof(timeout=5), b"")
+        self.assertTrue(events_named(self.env.proxy, "proxy_header_invalid"))
 
 
 # ---------------------------------------------------------------- limits
@@ -815,32 +815,32 @@ class LogTest(EnvironmentTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if not cls.env.proxy or not hasattr(cls.env.proxy, "log_text"):
-            return
         cls.wrong_password = b"wrong-Password-4711"
         cls.sasl_blobs = []
-        client = cls.env.raw()
-        try:
+        cls.replies = {}  # what each scripted exchange answered
+        if DIRECT:
+            return
+        with cls.env.raw() as client:
             client.read_line()
-            client.login("bob1@abcd.test", USERS_A["bob1@abcd.test"])
-            client.command("s1", "SELECTA bob2@defg.test")
-            client.command("s2", "SELECT INBOX")
-        finally:
-            client.close()
+            cls.replies["bob1 login"] = client.login("bob1@abcd.test", USERS_A["bob1@abcd.test"])
+            cls.replies["SELECTA"] = client.command("s1", "SELECTA bob2@defg.test")
+            cls.replies["SELECT"] = client.command("s2", "SELECT INBOX")
         for user, password in USERS_A.items():
             with cls.env.raw() as client:
                 client.read_line()
                 if user == "erin@abcd.test":
-                    client.command("L1", b"LOGIN " + quote(user.encode()) + b" " + quote(password))
+                    reply = client.command("L1", b"LOGIN " + quote(user.encode()) + b" " +
+                                           quote(password))
                 elif user == "carol@abcd.test":
                     blob = base64.b64encode(b"\0" + user.encode() + b"\0" + password)
                     cls.sasl_blobs.append(blob)
-                    client.command("L1", b"AUTHENTICATE PLAIN " + blob)
+                    reply = client.command("L1", b"AUTHENTICATE PLAIN " + blob)
                 else:
-                    client.login(user, password)
+                    reply = client.login(user, password)
+                cls.replies[user] = reply
         with cls.env.raw() as client:
             client.read_line()
-            client.login("dave@defg.test", cls.wrong_password)
+            cls.wrong_reply = client.login("dave@defg.test", cls.wrong_password)
 
     def entries(self):
         return log_events(self.env.proxy)
@@ -873,6 +873,9 @@ class LogTest(EnvironmentTestCase):
 
     @requires_proxy
     def test_no_password_or_master_secret_appears_in_the_log(self):
+        for name, reply in self.replies.items():
+            self.assertEqual(reply[-1].split(b" ", 2)[1], b"OK", (name, reply))
+        self.assertEqual(tagged_status(self.wrong_reply, "L1"), "NO")
         with open(self.env.proxy.log, "rb") as f:
             log = f.read()
         secrets = list(USERS_A.values()) + [self.wrong_password,

@@ -110,6 +110,7 @@ struct Limits {
     int auth_failures = 3;
     Duration auth_failure_delay{2000};
     Duration backend_timeout{10000};  // connect + greeting + login of one backend link
+    std::size_t login_attempts_per_ip = 600;  // LOGIN/AUTHENTICATE per client address per minute
     Duration drain_timeout{30000};    // on SIGTERM: how long sessions get to finish before they are closed
 };
 

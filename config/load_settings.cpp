@@ -18,7 +18,7 @@ void read_multiaccount(SchemaReader& reader, const Field& field, Config& config)
 void read_limits(SchemaReader& reader, const Field& field, Config& config) {
     const auto fields = reader.object(field, {"max_connections", "max_connections_per_ip", "login_timeout",
                                               "idle_timeout", "max_line", "auth_failures", "auth_failure_delay",
-                                              "backend_timeout", "drain_timeout"});
+                                              "backend_timeout", "drain_timeout", "login_attempts_per_ip"});
     if (!fields) {
         return;
     }
@@ -37,6 +37,8 @@ void read_limits(SchemaReader& reader, const Field& field, Config& config) {
                [&](const Field& f) { return reader.duration(f, Duration{0}); });
     reader.set(*fields, "backend_timeout", limits.backend_timeout, positive_duration);
     reader.set(*fields, "drain_timeout", limits.drain_timeout, positive_duration);
+    reader.set(*fields, "login_attempts_per_ip", limits.login_attempts_per_ip,
+               [&](const Field& f) { return reader.count(f, 1, 10'000'000); });
 }
 
 void read_admin(SchemaReader& reader, const Field& field, Config& config) {

@@ -33,6 +33,16 @@ void run_deferred(uv_idle_t* idle) {
     if (state.deferred.empty()) uv_idle_stop(&state.defer_idle);
 }
 
+void run_posted(uv_async_t* async) {
+    auto& state = loop_state(async->loop);
+    std::vector<std::function<void()>> batch;
+    {
+        const std::lock_guard lock(state.posted_mutex);
+        batch.swap(state.posted);
+    }
+    for (auto& fn : batch) fn();
+}
+
 }  // namespace
 
 void defer_on(uv_loop_t* loop, std::function<void()> fn) {
@@ -95,6 +105,10 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
     loop->data = &impl_->state;
     uv_idle_init(loop, &impl_->state.defer_idle);
     impl_->state.defer_idle.data = nullptr;
+    uv_async_init(loop, &impl_->state.post_async, detail::run_posted);
+    impl_->state.post_async.data = nullptr;
+    // Posting is for loops kept alive by other handles; alone it must not keep run() going.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&impl_->state.post_async));
 }
 
 EventLoop::~EventLoop() {
@@ -113,6 +127,14 @@ void EventLoop::run() { uv_run(&impl_->state.loop, UV_RUN_DEFAULT); }
 void EventLoop::stop() { uv_stop(&impl_->state.loop); }
 
 void EventLoop::defer(std::function<void()> fn) { detail::defer_on(&impl_->state.loop, std::move(fn)); }
+
+void EventLoop::post(std::function<void()> fn) {
+    {
+        const std::lock_guard lock(impl_->state.posted_mutex);
+        impl_->state.posted.push_back(std::move(fn));
+    }
+    uv_async_send(&impl_->state.post_async);
+}
 
 void EventLoop::on_signal(int signum, std::function<void()> fn) {
     auto* box = new SignalBox;

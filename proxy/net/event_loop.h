@@ -25,6 +25,10 @@ public:
     // way an owner deletes itself without freeing memory a caller still uses.
     void defer(std::function<void()> fn);
 
+    // Runs `fn` on this loop's thread; the one member safe to call from
+    // another thread.
+    void post(std::function<void()> fn);
+
     // Runs `fn` when the process gets `signum` (SIGINT, SIGTERM, SIGHUP).
     void on_signal(int signum, std::function<void()> fn);
 

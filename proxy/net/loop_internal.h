@@ -9,6 +9,8 @@
 #include <array>
 #include <deque>
 #include <functional>
+#include <mutex>
+#include <vector>
 
 namespace imapfront::net::detail {
 
@@ -32,6 +34,10 @@ struct LoopState {
     uv_loop_t loop{};
     uv_idle_t defer_idle{};
     std::deque<std::function<void()>> deferred;
+    // Calls posted from other threads, handed over under the mutex.
+    uv_async_t post_async{};
+    std::mutex posted_mutex;
+    std::vector<std::function<void()>> posted;
     // Reads are consumed synchronously inside the read callback, so one
     // buffer per loop serves every stream; the flag guards against reentry.
     std::array<char, read_buffer_size> read_buffer{};

@@ -210,6 +210,12 @@ void ClientSession::handle_sasl_line(std::string_view line) {
 }
 
 void ClientSession::begin_login(const std::string& tag, const std::string& user, std::string password) {
+    if (!host_.allow_login_attempt(client_address_.ip)) {
+        log("login", {{"result", "refused"}, {"reason", "login rate limit"}});
+        admin::Metrics::global().logins(admin::LoginResult::Refused).add();
+        login_refused(tag, "NO [LIMIT] Too many login attempts from your address, try again later.", false);
+        return;
+    }
     const auto is_up = [this](const std::string& backend) { return host_.backend_up(backend); };
     const routing::VhostSources sources{vhost_command_, sni_, listener_.default_vhost};
     const routing::Route route = routing::route_login(config_, sources, user, is_up);

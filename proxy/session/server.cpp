@@ -30,8 +30,14 @@ private:
 };
 
 Server::Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot,
-               std::shared_ptr<routing::HealthTable> health)
-    : loop_(loop), snapshot_(std::move(snapshot)), health_(std::move(health)), drain_timer_(loop) {}
+               std::shared_ptr<routing::HealthTable> health, std::shared_ptr<AddressLimits> limits,
+               std::uint64_t first_session_id)
+    : loop_(loop),
+      snapshot_(std::move(snapshot)),
+      health_(std::move(health)),
+      limits_(std::move(limits)),
+      next_session_id_(first_session_id),
+      drain_timer_(loop) {}
 
 Server::~Server() = default;
 
@@ -72,13 +78,15 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
         reject(std::move(stream), "* BYE Connection refused\r\n");
         return;
     }
-    if (sessions_.size() >= config.limits.max_connections) {
+    const bool per_address = !listener->proxy_protocol;
+    switch (limits_->admit(ip, config.limits.max_connections, config.limits.max_connections_per_ip, per_address)) {
+    case AddressLimits::Admission::Ok: break;
+    case AddressLimits::Admission::TooManyConnections:
         log_event(LogLevel::Warn, "connection_refused", {{"client", ip}, {"reason", "max_connections"}});
         metrics.connections_refused.add();
         reject(std::move(stream), "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
         return;
-    }
-    if (!listener->proxy_protocol && connections_per_ip_[ip] >= config.limits.max_connections_per_ip) {
+    case AddressLimits::Admission::TooManyFromAddress:
         log_event(LogLevel::Warn, "connection_refused", {{"client", ip}, {"reason", "max_connections_per_ip"}});
         metrics.connections_refused.add();
         reject(std::move(stream), "* BYE [UNAVAILABLE] Too many connections from your address\r\n");
@@ -88,8 +96,7 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
     auto session = std::make_unique<ClientSession>(*this, snapshot_, *listener, std::move(stream), next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
-    session_ip_.emplace(raw, ip);
-    ++connections_per_ip_[ip];
+    admitted_.emplace(raw, Admitted{ip, per_address});
     raw->start();
 }
 
@@ -111,15 +118,23 @@ void Server::backend_failed(const std::string& backend_name) {
     }
 }
 
+bool Server::allow_login_attempt(const std::string& ip) {
+    return limits_->allow_login_attempt(ip, snapshot_->config->limits.login_attempts_per_ip);
+}
+
+void Server::forget(ClientSession* session) {
+    const auto admitted = admitted_.find(session);
+    if (admitted != admitted_.end()) {
+        limits_->release(admitted->second.ip, admitted->second.per_address);
+        admitted_.erase(admitted);
+    }
+    sessions_.erase(session);
+}
+
 void Server::session_finished(ClientSession& session) {
     ClientSession* raw = &session;
     loop_.defer([this, raw] {
-        const auto ip = session_ip_.find(raw);
-        if (ip != session_ip_.end()) {
-            if (--connections_per_ip_[ip->second] == 0) connections_per_ip_.erase(ip->second);
-            session_ip_.erase(ip);
-        }
-        sessions_.erase(raw);
+        forget(raw);
         maybe_done();
     });
 }
@@ -137,9 +152,9 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
         for (ClientSession* session : left) session->force_close();
         // A client that never reads would hold its BYE in the send queue forever.
         drain_timer_.start(std::chrono::seconds(2), [this] {
-            sessions_.clear();
-            session_ip_.clear();
-            connections_per_ip_.clear();
+            std::vector<ClientSession*> stuck;
+            for (const auto& entry : sessions_) stuck.push_back(entry.first);
+            for (ClientSession* session : stuck) forget(session);
             maybe_done();
         });
     });

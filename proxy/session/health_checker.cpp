@@ -65,9 +65,10 @@ std::string address_text(const config::Address& address) {
 
 }  // namespace
 
-// Probes one backend, one check at a time. Streams and connects of a
-// finished check are kept until the next check starts (or the probe dies),
-// so nothing is freed inside one of its own callbacks.
+// Probes one backend, one check at a time. The stream of a finished check
+// is kept (closing) until the next check starts or the probe dies, so it is
+// never freed inside one of its own callbacks. (TcpConnect allows being
+// destroyed from its callback.)
 class HealthChecker::Probe final : public net::StreamHandler {
 public:
     Probe(net::EventLoop& loop, std::shared_ptr<routing::HealthTable> health, config::Backend backend,
@@ -116,14 +117,15 @@ public:
 private:
     void start_check() {
         retired_stream_.reset();
-        connect_.reset();
         greeting_.clear();
         checking_ = true;
-        if (!tls_error_.empty() || (backend_.tls == config::TlsMode::Implicit && !tls_)) {
+        if (!tls_error_.empty()) {
             finish(false, tls_error_);
             return;
         }
-        deadline_.start(settings_.timeout, [this] { finish(false, "timeout"); });
+        deadline_.start(settings_.timeout, [this] {
+            finish(false, "no greeting within " + std::to_string(settings_.timeout.count()) + "ms");
+        });
         connect_ = std::make_unique<net::TcpConnect>(
             loop_, backend_.address.host, backend_.address.port,
             [this](std::unique_ptr<net::Stream> stream, std::string error) {
@@ -143,6 +145,7 @@ private:
         if (!checking_) return;
         checking_ = false;
         deadline_.stop();
+        connect_.reset();  // a connect still running must not deliver a stream later
         if (stream_) {
             stream_->close();
             retired_stream_ = std::move(stream_);

@@ -206,3 +206,30 @@ TEST_CASE("destroying the server with a connection open runs no callback afterwa
     CHECK(client.received.empty());
     CHECK(readiness_calls == 0);
 }
+
+TEST_CASE("connections over the limit get 503 at once", "[admin][server]") {
+    Fixture f;
+    std::vector<std::unique_ptr<net::TcpConnect>> connects;
+    std::vector<std::unique_ptr<net::Stream>> idle;
+    for (std::size_t i = 0; i < admin::AdminServer::max_connections; ++i) {
+        connects.push_back(std::make_unique<net::TcpConnect>(
+            f.loop, "127.0.0.1", f.server.port(),
+            [&](std::unique_ptr<net::Stream> s, std::string) { idle.push_back(std::move(s)); }));
+    }
+    net::Timer poll(f.loop);
+    std::function<void()> wait_for_idle = [&] {
+        if (f.server.open_connections() == admin::AdminServer::max_connections) {
+            f.loop.stop();
+            return;
+        }
+        poll.start(5ms, wait_for_idle);
+    };
+    poll.start(0ms, wait_for_idle);
+    run_for(f.loop, 3s);
+    REQUIRE(f.server.open_connections() == admin::AdminServer::max_connections);
+
+    // Nothing is sent: the answer must not wait for a request.
+    const Exchange refused = exchange(f.loop, f.server.port(), {});
+    CHECK(refused.closed_by_server);
+    CHECK(status_line(refused.response) == "HTTP/1.1 503 Service Unavailable");
+}

@@ -260,15 +260,19 @@ class AdminEndpointTest(EnvironmentTestCase):
 
     @requires_proxy
     def test_sessions_active_follows_open_connections(self):
-        start = metric(self.admin_port, "imapfront_sessions_active")
+        def active():
+            return metric(self.admin_port, "imapfront_sessions_active")
+
+        # Sessions of earlier tests end a moment after their clients close.
+        wait_until(lambda: active() == 0, 5.0, "no session left from earlier tests")
         clients = [self.env.raw() for _ in range(3)]
         for client in clients:
+            self.addCleanup(client.close)
             client.read_line()
-        self.assertEqual(metric(self.admin_port, "imapfront_sessions_active"), start + 3)
+        self.assertEqual(active(), 3)
         for client in clients:
             client.close()
-        wait_until(lambda: metric(self.admin_port, "imapfront_sessions_active") == start, 5.0,
-                   "sessions_active to drop back")
+        wait_until(lambda: active() == 0, 5.0, "sessions_active to drop back to 0")
 
     @requires_proxy
     def test_backend_up_is_1_for_a_live_backend_and_0_for_a_dead_one(self):
@@ -320,9 +324,12 @@ class DrainTest(EnvironmentTestCase):
         self.begin_append(client, len(message))
         client.send(message[:500])
         sigterm(proxy)
-        status, body = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(
-            http_get(admin_port, "/readyz")), 5.0, "/readyz to answer 503")
-        self.assertIn(b"draining", body)
+
+        def not_ready_body():
+            status, body = http_get(admin_port, "/readyz")
+            return body if status == 503 else None
+
+        self.assertIn(b"draining", wait_until(not_ready_body, 5.0, "/readyz to answer 503"))
         self.assertEqual(http_get(admin_port, "/healthz")[0], 200)
         client.send(message[500:] + b"\r\n")
         self.assertEqual(tagged_status(client.read_until_tag("A1"), "A1"), "OK")

@@ -2,6 +2,7 @@
 process looks like from /proc, the admin endpoint, a backend that never
 speaks, and bounded waits. Python 3 standard library only."""
 
+import contextlib
 import os
 import re
 import signal
@@ -43,6 +44,23 @@ def settled_fd_count(pid, target, timeout=10.0):
     counts = []
     wait_until(lambda: counts.append(fd_count(pid)) or counts[-1] <= target, timeout)
     return counts[-1]
+
+
+@contextlib.contextmanager
+def measurable_memory():
+    """While a proxy starts: a sanitizer build keeps only a small quarantine
+    of freed memory (ASan's default 256 MiB would be all an RSS bound sees).
+    Later ASAN_OPTIONS flags override earlier ones; other builds ignore them."""
+    saved = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = ((saved + ":") if saved else "detect_leaks=1:") + \
+        "quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["ASAN_OPTIONS"]
+        else:
+            os.environ["ASAN_OPTIONS"] = saved
 
 
 def kill_backend(backend):

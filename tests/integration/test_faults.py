@@ -11,8 +11,8 @@ import time
 import unittest
 
 from faults_support import (MIB, SilentBackend, abort, admin_config, calm_health_checks,
-                            client_hello, fd_count, kill_backend, metric, recv_until_closed,
-                            rss_bytes, settled_fd_count, wait_until)
+                            client_hello, fd_count, kill_backend, measurable_memory, metric,
+                            recv_until_closed, rss_bytes, settled_fd_count, wait_until)
 from harness import (HOST, USERS_A, Environment, EnvironmentTestCase, RawClient, make_message,
                      requires_proxy, sha256, tagged_status, welcome_message)
 
@@ -51,7 +51,8 @@ class FaultTest(EnvironmentTestCase):
                                  "login_timeout": "10s", "max_connections_per_ip": 2000,
                                  "login_attempts_per_ip": 100000})
         cls.admin_port = admin_config(config)
-        cls.env.proxy = cls.env.start_proxy(config)
+        with measurable_memory():
+            cls.env.proxy = cls.env.start_proxy(config)
         cls.pid = cls.env.proxy.proc.pid
 
     def session(self, user, password=None, listener="plain"):

@@ -15,7 +15,8 @@ import time
 import traceback
 import unittest
 
-from faults_support import (MIB, admin_config, calm_health_checks, metric, rss_bytes, wait_until)
+from faults_support import (MIB, admin_config, calm_health_checks, measurable_memory, metric,
+                            rss_bytes, wait_until)
 from harness import (USERS_A, USERS_B, EnvironmentTestCase, make_message, requires_proxy, sha256,
                      tagged_status)
 
@@ -53,6 +54,11 @@ class Ledger:
 
 @requires_proxy
 class SoakTest(EnvironmentTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        with measurable_memory():
+            super().setUpClass()
 
     @classmethod
     def tweak_config(cls, config):

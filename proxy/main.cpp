@@ -87,7 +87,7 @@ int run(const std::string& path, unsigned threads) {
     try {
         auto health = std::make_shared<routing::HealthTable>();
         session::HealthChecker health_checker(control, health, result.config);
-        auto snapshot = session::make_snapshot(result.config);
+        auto snapshot = std::make_shared<session::CurrentSnapshot>(session::make_snapshot(result.config));
         auto limits = std::make_shared<session::AddressLimits>();
         for (std::size_t index = 0; index < planes.size(); ++index) {
             // Session ids carry the loop number in their top bits: unique across loops.
@@ -100,12 +100,7 @@ int run(const std::string& path, unsigned threads) {
         session::ConfigReloader reloader(control, path, text.value_or(""),
                                          [&](std::shared_ptr<const session::Snapshot> next) {
                                              health_checker.update(next->config);
-                                             snapshot = next;
-                                             for (auto& plane : planes) {
-                                                 plane.loop->post([server = plane.server.get(), next] {
-                                                     server->update(next);
-                                                 });
-                                             }
+                                             snapshot->set(std::move(next));
                                          });
         control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
 
@@ -126,7 +121,7 @@ int run(const std::string& path, unsigned threads) {
             if (stopping) return;
             stopping = true;
             session::log_event(session::LogLevel::Info, "draining", {});
-            const auto timeout = snapshot->config->limits.drain_timeout;
+            const auto timeout = snapshot->get()->config->limits.drain_timeout;
             for (auto& plane : planes) {
                 plane.loop->post([&control, &planes_running, &plane, timeout] {
                     plane.server->drain(timeout, [&control, &planes_running, &plane] {

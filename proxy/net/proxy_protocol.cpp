@@ -365,6 +365,14 @@ std::optional<std::string> build_proxy_v2(const std::string& source_ip, std::uin
     return header;
 }
 
+std::string build_proxy_v2_local() {
+    std::string header(kV2Signature);
+    header.push_back(static_cast<char>(kV2Version << 4 | kV2CommandLocal));
+    header.push_back(static_cast<char>(kV2Unspecified));
+    append_big_endian16(header, 0);
+    return header;
+}
+
 bool address_in_networks(const std::string& ip, const std::vector<std::string>& networks) {
     const auto address = parse_any_ip(ip);
     if (!address) {

@@ -38,6 +38,10 @@ ProxyParse parse_proxy_header(std::string_view input);
 std::optional<std::string> build_proxy_v2(const std::string& source_ip, std::uint16_t source_port,
                                           const std::string& destination_ip, std::uint16_t destination_port);
 
+// A v2 LOCAL header: the connection is the sender's own (a health check),
+// no client address to announce.
+std::string build_proxy_v2_local();
+
 // True when `ip` lies in one of the CIDR blocks ("10.0.0.0/8", "::1/128", or a bare address).
 bool address_in_networks(const std::string& ip, const std::vector<std::string>& networks);
 

@@ -62,9 +62,9 @@ void ConfigReloader::reload(std::string_view trigger) {
         return;
     }
     if (text) loaded_text_ = *text;
+    apply_(std::move(snapshot));
     metrics.config_reloads(true).add();
     log_event(LogLevel::Info, "config_reload", {{"result", "ok"}, {"trigger", trigger}});
-    apply_(std::move(snapshot));
 }
 
 }  // namespace imapfront::session

@@ -3,6 +3,7 @@
 #include "proxy/admin/metrics.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/net/tcp.h"
+#include "proxy/net/proxy_protocol.h"
 #include "proxy/net/tls_context.h"
 #include "proxy/session/log.h"
 
@@ -21,6 +22,7 @@ constexpr std::size_t max_greeting_bytes = 8 * 1024;
 struct CheckSettings {
     std::chrono::milliseconds interval;
     std::chrono::milliseconds timeout;
+    bool proxy_header = false;  // a proxy-v2 pool: the backend expects a PROXY header first
 
     bool operator==(const CheckSettings&) const = default;
 };
@@ -37,6 +39,7 @@ CheckSettings settings_for(const config::Config& config, const std::string& back
             settings->interval = std::min(settings->interval, pool.health.interval);
             settings->timeout = std::min(settings->timeout, pool.health.timeout);
         }
+        if (pool.forward_client_ip == config::ForwardClientIp::ProxyV2) settings->proxy_header = true;
     }
     const config::Health defaults;
     return settings.value_or(CheckSettings{defaults.interval, defaults.timeout});
@@ -135,6 +138,7 @@ private:
                 }
                 stream_ = std::move(stream);
                 stream_->set_handler(this);
+                if (settings_.proxy_header) stream_->write(net::build_proxy_v2_local());
                 if (tls_) stream_->start_tls_client(tls_, backend_.server_name);
             });
     }

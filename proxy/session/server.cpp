@@ -29,11 +29,12 @@ private:
     std::function<void(RejectedConnection*)> done_;
 };
 
-Server::Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot,
+Server::Server(net::EventLoop& loop, std::shared_ptr<CurrentSnapshot> snapshot,
                std::shared_ptr<routing::HealthTable> health, std::shared_ptr<AddressLimits> limits,
                std::uint64_t first_session_id)
     : loop_(loop),
-      snapshot_(std::move(snapshot)),
+      current_(std::move(snapshot)),
+      listening_(current_->get()),
       health_(std::move(health)),
       limits_(std::move(limits)),
       next_session_id_(first_session_id),
@@ -42,7 +43,7 @@ Server::Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot,
 Server::~Server() = default;
 
 void Server::start() {
-    const auto& listeners = snapshot_->config->listeners;
+    const auto& listeners = listening_->config->listeners;
     for (std::size_t index = 0; index < listeners.size(); ++index) {
         const auto& listener = listeners[index];
         listeners_.push_back(std::make_unique<net::TcpListener>(
@@ -54,11 +55,10 @@ void Server::start() {
     }
 }
 
-void Server::update(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
-
 void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> stream) {
     auto& metrics = admin::Metrics::global();
-    const auto& config = *snapshot_->config;
+    const std::shared_ptr<const Snapshot> snapshot = current_->get();
+    const auto& config = *snapshot->config;
     const std::string ip = stream->peer().ip;
     if (draining_) {
         reject(std::move(stream), "* BYE [UNAVAILABLE] Server shutting down\r\n");
@@ -93,7 +93,7 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
         return;
     }
     metrics.connections.add();
-    auto session = std::make_unique<ClientSession>(*this, snapshot_, *listener, std::move(stream), next_session_id_++);
+    auto session = std::make_unique<ClientSession>(*this, snapshot, *listener, std::move(stream), next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     admitted_.emplace(raw, Admitted{ip, per_address});
@@ -119,7 +119,7 @@ void Server::backend_failed(const std::string& backend_name) {
 }
 
 bool Server::allow_login_attempt(const std::string& ip) {
-    return limits_->allow_login_attempt(ip, snapshot_->config->limits.login_attempts_per_ip);
+    return limits_->allow_login_attempt(ip, current_->get()->config->limits.login_attempts_per_ip);
 }
 
 void Server::forget(ClientSession* session) {

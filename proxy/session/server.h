@@ -24,14 +24,12 @@ class Server final : public SessionHost {
 public:
     // `limits` is shared by the servers of every loop; session ids start at
     // `first_session_id` so they stay unique across loops.
-    Server(net::EventLoop& loop, std::shared_ptr<const Snapshot> snapshot, std::shared_ptr<routing::HealthTable> health,
+    Server(net::EventLoop& loop, std::shared_ptr<CurrentSnapshot> snapshot, std::shared_ptr<routing::HealthTable> health,
            std::shared_ptr<AddressLimits> limits, std::uint64_t first_session_id = 1);
     ~Server() override;
 
     // Opens every listener of the snapshot. Throws std::runtime_error when one cannot bind.
     void start();
-    // New sessions get `snapshot`; open ones keep theirs. Listeners stay as they are.
-    void update(std::shared_ptr<const Snapshot> snapshot);
     // Stops accepting; every session says BYE at its next command boundary,
     // or at once after `timeout`. `done` runs when the last one is gone.
     void drain(std::chrono::milliseconds timeout, std::function<void()> done);
@@ -51,7 +49,8 @@ private:
     void forget(ClientSession* session);
 
     net::EventLoop& loop_;
-    std::shared_ptr<const Snapshot> snapshot_;
+    std::shared_ptr<CurrentSnapshot> current_;  // new sessions take it; open ones keep theirs
+    std::shared_ptr<const Snapshot> listening_;  // the snapshot the listeners were opened from
     std::shared_ptr<routing::HealthTable> health_;
     std::vector<std::unique_ptr<net::TcpListener>> listeners_;
     std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;

@@ -281,3 +281,12 @@ TEST_CASE("malformed networks and addresses never match", "[proxy_protocol]") {
     // A malformed entry does not hide a good one after it.
     CHECK(address_in_networks("10.0.0.1", {"bogus", "10.0.0.0/8"}));
 }
+
+TEST_CASE("the v2 LOCAL header of a health check parses as the sender's own connection", "[proxy_protocol]") {
+    const std::string header = build_proxy_v2_local();
+    CHECK(header.size() == 16);
+    const ProxyParse parsed = parse_proxy_header(header + "* OK");
+    REQUIRE(parsed.status == ProxyParse::Status::Done);
+    CHECK(parsed.consumed == 16);
+    CHECK(parsed.addresses.local);
+}

@@ -163,6 +163,12 @@ void ClientSession::on_data(std::string_view bytes) {
         return;
     }
     if (state_ == State::Closing || state_ == State::TlsHandshake) return;
+    // A TLS handshake record (0x16) as a client's first byte: it expected implicit TLS here.
+    if (!client_spoke_ && !bytes.empty() && bytes.front() == '\x16' && !client_->tls_active()) {
+        close_with("* BYE This port does not start with TLS; use STARTTLS or the TLS port\r\n");
+        return;
+    }
+    client_spoke_ = true;
     if (state_ == State::Authenticated || state_ == State::Switching) restart_idle_timer();
     if (!accepting_commands() || !held_.empty()) {
         held_.append(bytes);

@@ -185,6 +185,7 @@ private:
     net::Endpoint client_address_;  // the real client: the socket peer, or what a PROXY header said
     std::string proxy_header_;      // PROXY header bytes received so far
     bool draining_ = false;
+    bool client_spoke_ = false;  // any byte received since the greeting
 
     imap::CommandFramer framer_;
     std::string held_;  // client bytes received while not accepting commands

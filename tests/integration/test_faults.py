@@ -260,6 +260,10 @@ class FaultTest(EnvironmentTestCase):
                     sock.close()
             self.assertLess(time.monotonic() - started, 100, f"burst {burst} too slow")
         self.assertTrue(self.env.proxy.running())
+        # The storm's last 500 connections count against max_connections_per_ip
+        # until the proxy has torn them down; they must all go, and soon.
+        self.assertTrue(wait_until(lambda: self.sessions_active() == 0, 10),
+                        f"sessions_active stays at {self.sessions_active()} after the storm")
         client = self.session(ALICE)
         self.assertEqual(tagged_status(client.command("s", "SELECT INBOX"), "s"), "OK")
         client.close()

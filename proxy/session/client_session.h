@@ -90,7 +90,6 @@ private:
         std::string tag;
         std::string identity;  // config spelling
         BackendLink* target = nullptr;
-        bool mailbox_closed = false;
         int replays_pending = 0;
     };
 
@@ -214,8 +213,6 @@ private:
     std::optional<Switch> switch_;
     bool mailbox_selected_ = false;
     bool swallowing_ = false;            // dropping an internal command's response
-    bool response_tagged_ = false;
-    std::string response_tag_;
     std::string to_client_;  // relayed response bytes of the current backend read
     bool backend_said_bye_ = false;
 

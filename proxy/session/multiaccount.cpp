@@ -80,7 +80,7 @@ void ClientSession::cmd_selecta(const LocalCommand& command) {
         write_client(command.tag + " NO SELECTA failure: user identifier rejected\r\n");
         return;
     }
-    switch_ = Switch{command.tag, identity, nullptr, false, 0};
+    switch_ = Switch{command.tag, identity, nullptr, 0};
     enter(State::Switching);
     if (!mailbox_selected_ || !active_) {
         switch_to_target();
@@ -95,7 +95,6 @@ void ClientSession::cmd_selecta(const LocalCommand& command) {
 
 void ClientSession::switch_deselected() {
     mailbox_selected_ = false;
-    switch_->mailbox_closed = true;
     write_client("* OK [CLOSED] Previous mailbox closed\r\n");
     switch_to_target();
 }

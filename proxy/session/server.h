@@ -34,8 +34,6 @@ public:
     // or at once after `timeout`. `done` runs when the last one is gone.
     void drain(std::chrono::milliseconds timeout, std::function<void()> done);
 
-    std::size_t session_count() const { return sessions_.size(); }
-
     net::EventLoop& loop() override { return loop_; }
     bool backend_up(const std::string& backend_name) const override;
     void backend_failed(const std::string& backend_name) override;

@@ -2,6 +2,7 @@
 
 #include "proxy/net/endpoint.h"
 
+#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -104,15 +105,18 @@ void TcpStream::write_view(std::string_view bytes) {
         tls_->send(bytes);
         flush_tls_output();
     } else {
-        // Only with nothing queued may bytes go ahead of the queue: order is kept.
-        if (box_ && uv_stream_get_write_queue_size(raw_stream()) == 0) {
-            uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-            const int written = uv_try_write(raw_stream(), &buf, 1);
-            if (written > 0) bytes.remove_prefix(static_cast<std::size_t>(written));
-        }
+        bytes.remove_prefix(write_now(bytes));
         if (!bytes.empty()) queue_write(std::string(bytes));
     }
     if (pending_write_bytes() > high_watermark) above_high_ = true;
+}
+
+std::size_t TcpStream::write_now(std::string_view bytes) {
+    // Only with nothing queued may bytes go ahead of the queue: order is kept.
+    if (!box_ || bytes.empty() || uv_stream_get_write_queue_size(raw_stream()) != 0) return 0;
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(std::min<std::size_t>(bytes.size(), UINT_MAX)));
+    const int written = uv_try_write(raw_stream(), &buf, 1);
+    return written > 0 ? static_cast<std::size_t>(written) : 0;
 }
 
 void TcpStream::queue_write(std::string bytes) {
@@ -203,7 +207,10 @@ void TcpStream::process_tls_input() {
     }
 }
 
-void TcpStream::flush_tls_output() { queue_write(tls_->take_output()); }
+void TcpStream::flush_tls_output() {
+    tls_->consume_output(write_now(tls_->output()));
+    if (!tls_->output().empty()) queue_write(tls_->take_output());
+}
 
 void TcpStream::start_tls_server(std::shared_ptr<TlsServerContext> context, std::string_view received) {
     tls_ = TlsEngine::server(std::move(context));

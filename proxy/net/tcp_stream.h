@@ -66,6 +66,8 @@ private:
     void on_write_done(int status);
     void process_tls_input();
     void flush_tls_output();
+    // Hands bytes to the kernel at once if nothing is queued; returns how many it took.
+    std::size_t write_now(std::string_view bytes);
     void queue_write(std::string bytes);
     void update_reading();
     void start_shutdown(std::string reason);

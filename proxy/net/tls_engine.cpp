@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstring>
 #include <stdexcept>
 
 namespace imapfront::net {
@@ -32,13 +33,82 @@ ssl_st* new_ssl(SSL_CTX* ctx) {
 
 int clamp_to_int(std::size_t size) { return static_cast<int>(std::min<std::size_t>(size, INT_MAX)); }
 
+// Frees a buffer that ran empty, so idle connections hold none.
+void release(std::string& buffer) { std::string().swap(buffer); }
+
+TlsEngine& engine_of(BIO* bio) { return *static_cast<TlsEngine*>(BIO_get_data(bio)); }
+
+int bio_write(BIO* bio, const char* data, int length) {
+    BIO_clear_retry_flags(bio);
+    if (length <= 0) return 0;
+    engine_of(bio).write_ciphertext({data, static_cast<std::size_t>(length)});
+    return length;
+}
+
+int bio_read(BIO* bio, char* into, int capacity) {
+    BIO_clear_retry_flags(bio);
+    if (capacity <= 0) return 0;
+    const std::size_t n = engine_of(bio).read_ciphertext(into, static_cast<std::size_t>(capacity));
+    if (n == 0) {
+        // Nothing yet means "wait for more", never end of stream.
+        BIO_set_retry_read(bio);
+        return -1;
+    }
+    return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* bio, int command, long, void*) {
+    switch (command) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_PENDING:
+        return static_cast<long>(std::min<std::size_t>(engine_of(bio).ciphertext_waiting(), LONG_MAX));
+    default:
+        return 0;
+    }
+}
+
+int bio_create(BIO* bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+int bio_destroy(BIO*) { return 1; }
+
+// One method table for the process, made on first use and never freed.
+const BIO_METHOD* engine_bio_method() {
+    static const BIO_METHOD* method = [] {
+        BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "imapfront engine");
+        if (!made) throw std::runtime_error("cannot create TLS BIO method: " + detail::take_openssl_error());
+        BIO_meth_set_write(made, bio_write);
+        BIO_meth_set_read(made, bio_read);
+        BIO_meth_set_ctrl(made, bio_ctrl);
+        BIO_meth_set_create(made, bio_create);
+        BIO_meth_set_destroy(made, bio_destroy);
+        return made;
+    }();
+    return method;
+}
+
+// Room for the records `plaintext` becomes: at most 16 KiB each, plus header,
+// tag and padding.
+std::size_t record_space(std::size_t plaintext) {
+    constexpr std::size_t record = 16 * 1024;
+    constexpr std::size_t overhead = 64;
+    return plaintext + (plaintext / record + 1) * overhead;
+}
+
 }  // namespace
 
-TlsEngine::TlsEngine(std::shared_ptr<void> context, ssl_st* ssl)
-    : context_(std::move(context)), ssl_(ssl), network_in_(BIO_new(BIO_s_mem())), network_out_(BIO_new(BIO_s_mem())) {
-    // An empty input BIO means "wait for more", never end of stream.
-    BIO_set_mem_eof_return(network_in_, -1);
-    SSL_set_bio(ssl_, network_in_, network_out_);
+TlsEngine::TlsEngine(std::shared_ptr<void> context, ssl_st* ssl) : context_(std::move(context)), ssl_(ssl) {
+    BIO* bio = BIO_new(engine_bio_method());
+    if (!bio) {
+        SSL_free(ssl_);
+        throw std::runtime_error("cannot create TLS BIO: " + detail::take_openssl_error());
+    }
+    BIO_set_data(bio, this);
+    // The same BIO both ways: SSL_set_bio takes the one reference.
+    SSL_set_bio(ssl_, bio, bio);
 }
 
 TlsEngine::~TlsEngine() { SSL_free(ssl_); }
@@ -65,8 +135,26 @@ std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsClientContext> c
 }
 
 void TlsEngine::receive(std::string_view ciphertext) {
-    if (!ciphertext.empty()) BIO_write(network_in_, ciphertext.data(), clamp_to_int(ciphertext.size()));
+    if (ciphertext.empty()) return;
+    if (input_offset_ > 0) {
+        input_.erase(0, input_offset_);
+        input_offset_ = 0;
+    }
+    input_.append(ciphertext);
 }
+
+std::size_t TlsEngine::read_ciphertext(char* into, std::size_t capacity) {
+    const std::size_t n = std::min(capacity, ciphertext_waiting());
+    std::memcpy(into, input_.data() + input_offset_, n);
+    input_offset_ += n;
+    if (input_offset_ == input_.size()) {
+        release(input_);
+        input_offset_ = 0;
+    }
+    return n;
+}
+
+void TlsEngine::write_ciphertext(std::string_view record) { output_.append(record); }
 
 TlsEngine::Progress TlsEngine::advance(std::string& plaintext, std::size_t limit) {
     Progress progress;
@@ -108,15 +196,21 @@ TlsEngine::Progress TlsEngine::advance(std::string& plaintext, std::size_t limit
 }
 
 void TlsEngine::send(std::string_view plaintext) {
-    if (closing_ || failed()) return;
-    held_plaintext_.append(plaintext);
-    if (established_) flush_plaintext();
+    if (closing_ || failed() || plaintext.empty()) return;
+    if (!established_ || !held_plaintext_.empty()) {
+        held_plaintext_.append(plaintext);
+        if (established_) flush_plaintext();
+        return;
+    }
+    const std::size_t written = write_plaintext(plaintext);
+    if (written < plaintext.size()) held_plaintext_.append(plaintext.substr(written));
 }
 
-void TlsEngine::flush_plaintext() {
+std::size_t TlsEngine::write_plaintext(std::string_view plaintext) {
+    output_.reserve(output_.size() + record_space(plaintext.size()));
     std::size_t written = 0;
-    while (written < held_plaintext_.size()) {
-        const int n = SSL_write(ssl_, held_plaintext_.data() + written, clamp_to_int(held_plaintext_.size() - written));
+    while (written < plaintext.size()) {
+        const int n = SSL_write(ssl_, plaintext.data() + written, clamp_to_int(plaintext.size() - written));
         if (n <= 0) {
             const int error = SSL_get_error(ssl_, n);
             if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) describe_failure(error);
@@ -124,21 +218,43 @@ void TlsEngine::flush_plaintext() {
         }
         written += static_cast<std::size_t>(n);
     }
-    held_plaintext_.erase(0, written);
+    return written;
+}
+
+void TlsEngine::flush_plaintext() {
+    if (held_plaintext_.empty()) return;
+    const std::size_t written = write_plaintext(held_plaintext_);
+    if (written == held_plaintext_.size()) {
+        release(held_plaintext_);
+    } else {
+        held_plaintext_.erase(0, written);
+    }
+}
+
+std::string_view TlsEngine::output() const {
+    return std::string_view(output_).substr(output_offset_);
+}
+
+void TlsEngine::consume_output(std::size_t bytes) {
+    output_offset_ = std::min(output_.size(), output_offset_ + bytes);
+    if (output_offset_ == output_.size()) {
+        release(output_);
+        output_offset_ = 0;
+    }
 }
 
 std::string TlsEngine::take_output() {
-    const std::size_t pending = BIO_ctrl_pending(network_out_);
-    std::string out(pending, '\0');
-    if (pending > 0) BIO_read(network_out_, out.data(), clamp_to_int(pending));
+    std::string out = output_offset_ == 0 ? std::move(output_) : output_.substr(output_offset_);
+    release(output_);
+    output_offset_ = 0;
     return out;
 }
 
-bool TlsEngine::has_input() const {
-    return !failed() && (BIO_ctrl_pending(network_in_) > 0 || SSL_pending(ssl_) > 0);
-}
+bool TlsEngine::has_input() const { return !failed() && (ciphertext_waiting() > 0 || SSL_pending(ssl_) > 0); }
 
-std::size_t TlsEngine::buffered_bytes() const { return held_plaintext_.size() + BIO_ctrl_pending(network_out_); }
+std::size_t TlsEngine::buffered_bytes() const {
+    return held_plaintext_.size() + output_.size() - output_offset_;
+}
 
 void TlsEngine::close_notify() {
     if (closing_ || failed() || !established_) return;

@@ -1,8 +1,14 @@
-// TlsEngine: one TLS connection as a pure state machine over two OpenSSL
-// memory BIOs. Ciphertext goes in with receive() and comes out with
-// take_output(); plaintext comes out of advance() and goes in with send().
-// No sockets, so tests can run a client engine against a server engine in
-// memory; Stream wires one to a TCP connection.
+// TlsEngine: one TLS connection as a pure state machine over a BIO of our
+// own that reads from and writes to plain strings. Ciphertext goes in with
+// receive() and comes out with output()/consume_output() or take_output();
+// plaintext comes out of advance() and goes in with send(). No sockets, so
+// tests can run a client engine against a server engine in memory; Stream
+// wires one to a TCP connection.
+//
+// Why not OpenSSL's memory BIO: it zero-fills every byte it grows by and its
+// bytes must be copied out again; here records land once in `output_`, the
+// socket is written from there, and both buffers are freed whenever they run
+// empty, so an idle connection holds no ciphertext memory.
 #pragma once
 
 #include "proxy/net/tls_context.h"
@@ -13,7 +19,6 @@
 #include <string_view>
 
 struct ssl_st;
-struct bio_st;
 
 namespace imapfront::net {
 
@@ -41,7 +46,11 @@ public:
 
     // Plaintext for the peer; held back until the handshake is done.
     void send(std::string_view plaintext);
-    // Ciphertext to put on the wire (handshake messages, records, alerts).
+    // Ciphertext to put on the wire (handshake messages, records, alerts):
+    // look at it, then say how much went out...
+    std::string_view output() const;
+    void consume_output(std::size_t bytes);
+    // ...or take all of it.
     std::string take_output();
 
     bool established() const { return established_; }
@@ -57,15 +66,23 @@ public:
     // The common name of the certificate the peer presented; empty if none.
     std::string peer_common_name() const;
 
+    // The BIO's side: ciphertext for OpenSSL to read, records it wrote.
+    std::size_t read_ciphertext(char* into, std::size_t capacity);
+    void write_ciphertext(std::string_view record);
+    std::size_t ciphertext_waiting() const { return input_.size() - input_offset_; }
+
 private:
     TlsEngine(std::shared_ptr<void> context, ssl_st* ssl);
+    std::size_t write_plaintext(std::string_view plaintext);
     void flush_plaintext();
     std::string describe_failure(int ssl_error);
 
     std::shared_ptr<void> context_;  // keeps the SSL_CTX and SNI table alive
     ssl_st* ssl_;
-    bio_st* network_in_;   // owned by ssl_
-    bio_st* network_out_;  // owned by ssl_
+    std::string input_;  // received ciphertext; [input_offset_, end) unread
+    std::size_t input_offset_ = 0;
+    std::string output_;  // ciphertext for the wire; [output_offset_, end) unsent
+    std::size_t output_offset_ = 0;
     std::string held_plaintext_;
     bool established_ = false;
     bool closing_ = false;

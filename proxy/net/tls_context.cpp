@@ -5,6 +5,7 @@
 #include "proxy/net/tls_names.h"
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include <stdexcept>
@@ -22,6 +23,22 @@ SSL_CTX* new_ctx(const SSL_METHOD* method) {
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     return ctx;
+}
+
+// One session ticket key for every server context of the process, made at
+// first use: a ticket stays good across listeners and across config reloads
+// (each reload builds new contexts), for as long as the process runs.
+void share_ticket_key(SSL_CTX* ctx) {
+    static const std::vector<unsigned char> key = [ctx] {
+        // Asked without a buffer, OpenSSL says how long the key material is.
+        const long length = SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_TICKET_KEYS, 0, nullptr);
+        std::vector<unsigned char> made(length > 0 ? static_cast<std::size_t>(length) : 0);
+        if (!made.empty() && RAND_bytes(made.data(), static_cast<int>(made.size())) != 1) made.clear();
+        return made;
+    }();
+    if (key.empty()) return;  // each context keeps its own random key
+    SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, static_cast<long>(key.size()),
+                 const_cast<unsigned char*>(key.data()));
 }
 
 std::string asn1_text(const ASN1_STRING* text) {
@@ -77,6 +94,7 @@ TlsServerContext::Impl::Certificate load_certificate(const CertificateFiles& fil
         fail("TLS key " + files.key_path + " does not match certificate " + files.cert_path);
     }
     SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1);
+    share_ticket_key(ctx);
     certificate.names = dns_names(SSL_CTX_get0_certificate(ctx));
     return certificate;
 }

@@ -302,6 +302,7 @@ def start_imapfront(binary, folder, cert, key, backend_port):
         "vhosts": {DOMAIN: {"pool": "bench", "aliases": [SERVER_NAME]}},
         "profiles": {"bench": [user(1), user(2)]},
         "limits": {"max_connections": 1000000, "max_connections_per_ip": 1000000,
+                   "login_attempts_per_ip": 10000000,
                    "login_timeout": "60s", "idle_timeout": "30m", "auth_failure_delay": "0s"},
         "log": {"format": "json", "level": "warn"},
     }

@@ -95,6 +95,12 @@ void ImapConnection::open(const Endpoint& endpoint, Done on_greeting, Failed on_
 }
 
 void ImapConnection::close() {
+    if (ssl_ != nullptr && phase_ == Phase::open) {
+        // close_notify, as a well-behaved client sends it: OpenSSL marks the
+        // tickets of a connection dropped without one as not resumable, and
+        // the resumption scenario would then offer tickets it knows are dead.
+        SSL_shutdown(ssl_);
+    }
     if (fd_ >= 0) {
         loop_.remove(fd_);
         ::close(fd_);

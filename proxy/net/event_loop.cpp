@@ -171,25 +171,28 @@ void on_timer_cb(uv_timer_t* timer) {
 
 struct Timer::Handle : detail::TimerBox {};
 
-Timer::Timer(EventLoop& loop) : handle_(new Handle) {
-    uv_timer_init(loop.raw(), &handle_->timer);
-    handle_->timer.data = static_cast<detail::HandleBox*>(handle_);
-}
+Timer::Timer(EventLoop& loop) : loop_(loop) {}
 
-Timer::~Timer() {
-    uv_timer_stop(&handle_->timer);
-    handle_->fn = nullptr;
-    detail::close_and_delete(reinterpret_cast<uv_handle_t*>(&handle_->timer));
-}
+Timer::~Timer() { stop(); }
 
 void Timer::start(std::chrono::milliseconds after, std::function<void()> fn) {
+    if (!handle_) {
+        handle_ = new Handle;
+        uv_timer_init(loop_.raw(), &handle_->timer);
+        handle_->timer.data = static_cast<detail::HandleBox*>(handle_);
+    }
     handle_->fn = std::move(fn);
     uv_timer_start(&handle_->timer, on_timer_cb, static_cast<std::uint64_t>(after.count()), 0);
 }
 
+bool Timer::pending() const { return handle_ && uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_->timer)) != 0; }
+
 void Timer::stop() {
+    if (!handle_) return;
     uv_timer_stop(&handle_->timer);
     handle_->fn = nullptr;
+    detail::close_and_delete(reinterpret_cast<uv_handle_t*>(&handle_->timer));
+    handle_ = nullptr;
 }
 
 }  // namespace imapfront::net

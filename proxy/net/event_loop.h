@@ -40,7 +40,9 @@ private:
 };
 
 // A restartable one-shot timer. Destroying it cancels it; the libuv handle is
-// freed by its close callback.
+// freed by its close callback. The handle exists only from start() to stop()
+// (or destruction), so the many timers a session keeps for rare events cost
+// a pointer each while they are not running.
 class Timer {
 public:
     explicit Timer(EventLoop& loop);
@@ -50,10 +52,13 @@ public:
 
     void start(std::chrono::milliseconds after, std::function<void()> fn);
     void stop();
+    // Started and neither fired nor stopped since.
+    bool pending() const;
 
 private:
     struct Handle;
-    Handle* handle_;
+    EventLoop& loop_;
+    Handle* handle_ = nullptr;
 };
 
 }  // namespace imapfront::net

@@ -70,8 +70,10 @@ public:
     // Flushes pending writes, then closes; on_closed follows.
     virtual void close() = 0;
 
-    virtual const Endpoint& peer() const = 0;
-    virtual const Endpoint& local() const = 0;
+    // Asked of the socket each time (sessions need them once, so streams do
+    // not keep copies); empty once the connection is closed.
+    virtual Endpoint peer() const = 0;
+    virtual Endpoint local() const = 0;
 };
 
 }  // namespace imapfront::net

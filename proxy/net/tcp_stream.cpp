@@ -45,12 +45,14 @@ Endpoint address_of(const uv_tcp_t* tcp, int (*query)(const uv_tcp_t*, sockaddr*
 
 }  // namespace
 
-TcpStream::TcpStream(detail::StreamBox* box) : box_(box), self_(std::make_shared<TcpStream*>(this)) {
+TcpStream::TcpStream(detail::StreamBox* box) : box_(box) {
     box_->owner = this;
     uv_tcp_nodelay(&box_->tcp, 1);
-    peer_ = address_of(&box_->tcp, uv_tcp_getpeername);
-    local_ = address_of(&box_->tcp, uv_tcp_getsockname);
 }
+
+Endpoint TcpStream::peer() const { return box_ ? address_of(&box_->tcp, uv_tcp_getpeername) : Endpoint{}; }
+
+Endpoint TcpStream::local() const { return box_ ? address_of(&box_->tcp, uv_tcp_getsockname) : Endpoint{}; }
 
 TcpStream::~TcpStream() {
     if (!box_) return;
@@ -191,7 +193,6 @@ void TcpStream::process_tls_input() {
         }
         if (progress.handshake_completed) {
             tls_ready_ = true;
-            sni_ = tls_->server_name();
             if (handler_) handler_->on_tls_ready();
             if (box->owner != this) return;
         }
@@ -244,14 +245,18 @@ void TcpStream::start_shutdown(std::string reason) {
     phase_ = Phase::shutting_down;
     close_reason_ = std::move(reason);
     update_reading();
-    // The shutdown callback runs once every queued write has reached the kernel.
-    if (!box_ || uv_shutdown(&box_->shutdown, raw_stream(), on_shutdown_cb) != 0) {
+    // The shutdown callback runs once every queued write has reached the kernel
+    // (or with UV_ECANCELED when the handle closes first); it frees the request.
+    auto* request = new uv_shutdown_t;
+    if (!box_ || uv_shutdown(request, raw_stream(), on_shutdown_cb) != 0) {
+        delete request;
         defer_if_alive([](TcpStream& self) { self.finish_close(); });
     }
 }
 
 void TcpStream::on_shutdown_cb(uv_shutdown_t* request, int) {
     detail::StreamBox* box = box_of(reinterpret_cast<uv_handle_t*>(request->handle));
+    delete request;
     if (box->owner) box->owner->finish_close();
 }
 
@@ -286,6 +291,7 @@ void TcpStream::report_closed(const std::string& reason) {
 
 void TcpStream::defer_if_alive(std::function<void(TcpStream&)> fn) {
     if (!box_) return;
+    if (!self_) self_ = std::make_shared<TcpStream*>(this);
     std::weak_ptr<TcpStream*> weak = self_;
     detail::defer_on(box_->tcp.loop, [weak, fn = std::move(fn)] {
         if (auto self = weak.lock()) fn(**self);

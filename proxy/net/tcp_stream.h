@@ -22,7 +22,6 @@ namespace detail {
 
 struct StreamBox : HandleBox {
     uv_tcp_t tcp{};
-    uv_shutdown_t shutdown{};
     TcpStream* owner = nullptr;
     ~StreamBox() override;
 };
@@ -49,10 +48,10 @@ public:
     void start_tls_server(std::shared_ptr<TlsServerContext> context, std::string_view received) override;
     void start_tls_client(std::shared_ptr<TlsClientContext> context, const std::string& server_name) override;
     bool tls_active() const override { return tls_ready_; }
-    std::string sni() const override { return sni_; }
+    std::string sni() const override { return tls_ready_ ? tls_->server_name() : std::string(); }
     void close() override;
-    const Endpoint& peer() const override { return peer_; }
-    const Endpoint& local() const override { return local_; }
+    Endpoint peer() const override;
+    Endpoint local() const override;
 
 private:
     enum class Phase { open, shutting_down, closed };
@@ -80,18 +79,15 @@ private:
 
     detail::StreamBox* box_;  // null once the handle is freed
     StreamHandler* handler_ = nullptr;
-    Endpoint peer_;
-    Endpoint local_;
     std::unique_ptr<TlsEngine> tls_;
     bool tls_ready_ = false;
-    std::string sni_;
     Phase phase_ = Phase::open;
     std::string close_reason_;
     bool reported_closed_ = false;
     bool paused_ = false;
     bool reading_ = false;
     bool above_high_ = false;
-    std::shared_ptr<TcpStream*> self_;  // deferred calls hold weak_ptrs to it
+    std::shared_ptr<TcpStream*> self_;  // deferred calls hold weak_ptrs to it; made by the first one
 };
 
 }  // namespace imapfront::net

@@ -4,24 +4,49 @@
 #include "proxy/net/tls_context.h"
 
 #include <utility>
+#include <vector>
 
 namespace imapfront::session {
 
+namespace {
+
+// Every link to a backend hears the same capability list after login: links
+// on one thread share a copy instead of holding ~400 bytes each. The few
+// lists a thread sees are kept for its lifetime; past that they go unshared.
+std::shared_ptr<const std::string> shared_capabilities(std::string list) {
+    constexpr std::size_t max_kept = 32;
+    thread_local std::vector<std::shared_ptr<const std::string>> kept;
+    for (const auto& known : kept) {
+        if (*known == list) return known;
+    }
+    auto made = std::make_shared<const std::string>(std::move(list));
+    if (kept.size() < max_kept) kept.push_back(made);
+    return made;
+}
+
+}  // namespace
+
 BackendLink::BackendLink(net::EventLoop& loop, BackendLinkOwner& owner, LinkTarget target)
-    : loop_(loop), owner_(owner), target_(std::move(target)), timeout_(loop), login_(target_.plan) {
-    admin::Metrics::global().backend(target_.backend->name).connections.add(1);
+    : loop_(loop),
+      owner_(owner),
+      identity_(std::move(target.identity)),
+      backend_(target.backend),
+      timeout_(loop),
+      setup_(std::make_unique<Setup>(Setup{std::move(target.tls), target.timeout, std::move(target.proxy_header),
+                                           BackendLogin(std::move(target.plan)), {}})) {
+    admin::Metrics::global().backend(backend_->name).connections.add(1);
 }
 
 BackendLink::~BackendLink() {
     if (stream_) stream_->set_handler(nullptr);
-    admin::Metrics::global().backend(target_.backend->name).connections.add(-1);
+    admin::Metrics::global().backend(backend_->name).connections.add(-1);
 }
 
 void BackendLink::start() {
-    timeout_.start(target_.timeout, [this] {
+    timeout_.start(setup_->timeout, [this] {
         fail({FailureKind::Connect, "backend did not complete login in time", {}});
     });
-    const auto& address = target_.backend->address;
+    const auto& address = backend_->address;
     connect_ = std::make_unique<net::TcpConnect>(
         loop_, address.host, address.port,
         [this](std::unique_ptr<net::Stream> stream, std::string error) { on_connected(std::move(stream), std::move(error)); });
@@ -36,10 +61,10 @@ void BackendLink::on_connected(std::unique_ptr<net::Stream> stream, std::string 
     }
     stream_ = std::move(stream);
     stream_->set_handler(this);
-    if (!target_.proxy_header.empty()) stream_->write(std::exchange(target_.proxy_header, {}));
-    if (target_.backend->tls == config::TlsMode::Implicit) {
+    if (!setup_->proxy_header.empty()) stream_->write(std::exchange(setup_->proxy_header, {}));
+    if (backend_->tls == config::TlsMode::Implicit) {
         phase_ = Phase::Handshake;
-        stream_->start_tls_client(target_.tls, target_.backend->server_name);
+        stream_->start_tls_client(setup_->tls, backend_->server_name);
     } else {
         phase_ = Phase::LoggingIn;
     }
@@ -50,7 +75,7 @@ void BackendLink::on_tls_ready() {
         phase_ = Phase::LoggingIn;
         return;
     }
-    if (phase_ == Phase::LoggingIn) apply(login_.on_tls_ready());
+    if (phase_ == Phase::LoggingIn) apply(setup_->login.on_tls_ready());
 }
 
 void BackendLink::on_data(std::string_view bytes) {
@@ -79,10 +104,10 @@ void BackendLink::login_bytes(std::string_view bytes) {
             return;
         case imap::ResponseEvent::Kind::LiteralData: break;  // login replies carry nothing we need in literals
         case imap::ResponseEvent::Kind::Line:
-            login_line_.append(event.data);
+            setup_->reply_line.append(event.data);
             if (event.response_complete) {
-                const std::string line = std::exchange(login_line_, {});
-                apply(login_.on_line(line));
+                const std::string line = std::exchange(setup_->reply_line, {});
+                apply(setup_->login.on_line(line));
             }
             break;
         }
@@ -95,15 +120,17 @@ void BackendLink::apply(LoginStep step) {
     case LoginStep::Kind::Wait: return;
     case LoginStep::Kind::Send: stream_->write(std::move(step.bytes)); return;
     case LoginStep::Kind::StartTls:
-        if (!target_.tls) {
+        if (!setup_->tls) {
             fail({FailureKind::Tls, "no TLS context for backend", {}});
             return;
         }
-        stream_->start_tls_client(target_.tls, target_.backend->server_name);
+        stream_->start_tls_client(setup_->tls, backend_->server_name);
         return;
     case LoginStep::Kind::Done:
         timeout_.stop();
-        capabilities_ = std::move(step.capabilities);
+        capabilities_ = shared_capabilities(std::move(step.capabilities));
+        // An idle link keeps neither the password nor the login's buffers.
+        setup_.reset();
         phase_ = Phase::Ready;
         owner_.on_link_ready(*this);
         return;
@@ -140,6 +167,11 @@ void BackendLink::write(std::string bytes) {
 
 void BackendLink::write_view(std::string_view bytes) {
     if (stream_ && phase_ == Phase::Ready) stream_->write_view(bytes);
+}
+
+const std::string& BackendLink::capabilities() const {
+    static const std::string none;
+    return capabilities_ ? *capabilities_ : none;
 }
 
 bool BackendLink::above_high_watermark() const { return stream_ && stream_->above_high_watermark(); }

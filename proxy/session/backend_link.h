@@ -62,15 +62,25 @@ public:
     // Sends LOGOUT and closes once written; no callback fires afterwards.
     void logout();
 
-    const std::string& identity() const { return target_.identity; }
-    const std::string& backend_name() const { return target_.backend->name; }
+    const std::string& identity() const { return identity_; }
+    const std::string& backend_name() const { return backend_->name; }
     // The backend's capability list after login, as the backend sent it.
-    const std::string& capabilities() const { return capabilities_; }
+    // The backend's capability list after login; empty before.
+    const std::string& capabilities() const;
     // Type and tag of the response being framed.
     const imap::ResponseFramer& framer() const { return framer_; }
 
 private:
     enum class Phase { Connecting, Handshake, LoggingIn, Ready, Closed };
+
+    // What the link needs only until it is logged in; freed then.
+    struct Setup {
+        std::shared_ptr<net::TlsClientContext> tls;
+        std::chrono::milliseconds timeout;
+        std::string proxy_header;
+        BackendLogin login;
+        std::string reply_line;  // a login reply line, collected across literal chunks
+    };
 
     void on_connected(std::unique_ptr<net::Stream> stream, std::string error);
     void on_data(std::string_view bytes) override;
@@ -84,15 +94,15 @@ private:
 
     net::EventLoop& loop_;
     BackendLinkOwner& owner_;
-    LinkTarget target_;
+    std::string identity_;
+    const config::Backend* backend_;
     Phase phase_ = Phase::Connecting;
     std::unique_ptr<net::TcpConnect> connect_;
     std::unique_ptr<net::Stream> stream_;
     net::Timer timeout_;
-    BackendLogin login_;
+    std::unique_ptr<Setup> setup_;  // null once logged in
     imap::ResponseFramer framer_;
-    std::string login_line_;  // a login reply line, collected across literal chunks
-    std::string capabilities_;
+    std::shared_ptr<const std::string> capabilities_;
 };
 
 }  // namespace imapfront::session

@@ -371,7 +371,7 @@ void ClientSession::dispatch(LocalCommand command) {
     }
     // A local answer must not overtake the answers of commands sent before it.
     if (!in_flight_.empty()) {
-        waiting_command_ = std::move(command);
+        waiting_command_ = std::make_unique<LocalCommand>(std::move(command));
         return;
     }
     handle_authenticated(command);
@@ -385,7 +385,7 @@ LinkTarget ClientSession::link_target(const routing::Route& route, LoginCredenti
     target.timeout = config_.limits.backend_timeout;
     target.plan.starttls = route.server->tls == config::TlsMode::StartTls;
     target.plan.credentials = std::move(credentials);
-    const net::Endpoint& local = client_->local();
+    const net::Endpoint local = client_->local();
     switch (route.pool->forward_client_ip) {
     case config::ForwardClientIp::None: break;
     case config::ForwardClientIp::Id:

@@ -22,9 +22,7 @@
 #include <chrono>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -156,6 +154,7 @@ private:
     void retire_link(BackendLink* link);
     BackendLink* find_link(std::string_view identity_key) const;
     void keep_inactive_links_alive();
+    void schedule_keepalive();
 
     // multi-account (draft-lu-imap-multi-account)
     void cmd_lista(const LocalCommand& command);
@@ -192,8 +191,10 @@ private:
     LocalCommand collected_;
     bool forwarding_ = false;  // the current command is being relayed to the backend
     std::string to_backend_;   // relayed bytes of the current read, written in one go
-    std::optional<LocalCommand> waiting_command_;  // a local command waiting for in-flight commands
-    std::optional<SaslExchange> sasl_;
+    // Rare states live on the heap while they last, so that the many idle
+    // sessions do not carry them.
+    std::unique_ptr<LocalCommand> waiting_command_;  // a local command waiting for in-flight commands
+    std::unique_ptr<SaslExchange> sasl_;
 
     std::string vhost_command_;
     std::string sni_;
@@ -203,14 +204,13 @@ private:
     std::string vhost_name_;
     std::string client_id_args_;           // the client's last ID arguments, replayed on new links
     std::vector<std::string> enabled_;     // ENABLE arguments the backend accepted, replayed on new links
-    std::vector<std::string> authenticated_;  // identities this login authenticated (config spelling)
 
     std::vector<std::unique_ptr<BackendLink>> links_;  // at most multiaccount.max_links
     BackendLink* active_ = nullptr;
-    std::deque<InFlight> in_flight_;
+    std::vector<InFlight> in_flight_;  // a vector: an empty deque still holds ~500 bytes
     std::vector<InternalCommand> internal_;
     unsigned internal_counter_ = 0;
-    std::optional<Switch> switch_;
+    std::unique_ptr<Switch> switch_;
     bool mailbox_selected_ = false;
     bool swallowing_ = false;            // dropping an internal command's response
     std::string to_client_;  // relayed response bytes of the current backend read

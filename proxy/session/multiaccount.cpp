@@ -48,7 +48,8 @@ void ClientSession::cmd_lista(const LocalCommand& command) {
         write_client(command.tag + " BAD LISTA needs one user identifier\r\n");
         return;
     }
-    const std::string identity = routing::find_authenticated(authenticated_, args.values.front());
+    const std::string identity = routing::find_authenticated(routing::authenticated_identities(config_, identity_),
+                                                                 args.values.front());
     if (identity.empty()) {
         metrics.lista(admin::MultiResult::Rejected).add();
         write_client(command.tag + " NO LISTA failure: user identifier rejected\r\n");
@@ -73,14 +74,15 @@ void ClientSession::cmd_selecta(const LocalCommand& command) {
         write_client(command.tag + " BAD SELECTA needs one user identifier\r\n");
         return;
     }
-    const std::string identity = routing::find_authenticated(authenticated_, args.values.front());
+    const std::string identity = routing::find_authenticated(routing::authenticated_identities(config_, identity_),
+                                                                 args.values.front());
     if (identity.empty()) {
         metrics.selecta(admin::MultiResult::Rejected).add();
         log("selecta", {{"result", "rejected"}});
         write_client(command.tag + " NO SELECTA failure: user identifier rejected\r\n");
         return;
     }
-    switch_ = Switch{command.tag, identity, nullptr, 0};
+    switch_ = std::make_unique<Switch>(Switch{command.tag, identity, nullptr, 0});
     enter(State::Switching);
     if (!mailbox_selected_ || !active_) {
         switch_to_target();
@@ -122,6 +124,7 @@ void ClientSession::switch_to_target() {
     links_.push_back(std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
     switch_->target = links_.back().get();
     switch_->target->start();
+    schedule_keepalive();
 }
 
 void ClientSession::switch_link_ready() {

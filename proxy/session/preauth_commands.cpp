@@ -150,7 +150,7 @@ void ClientSession::cmd_authenticate(const LocalCommand& command) {
         write_client(command.tag + " NO Unsupported authentication mechanism\r\n");
         return;
     }
-    sasl_ = SaslExchange{command.tag, mechanism, {}};
+    sasl_ = std::make_unique<SaslExchange>(SaslExchange{command.tag, mechanism, {}});
     if (args.values.size() == 2) {
         // SASL-IR: "=" stands for an empty initial response (RFC 4959).
         const std::string& initial = args.values[1];
@@ -190,11 +190,11 @@ void ClientSession::handle_sasl_line(std::string_view line) {
             framer_.expect_raw_line();
             return;
         }
-        const SaslExchange exchange = std::exchange(sasl_, std::nullopt).value();
+        const SaslExchange exchange = std::move(*std::exchange(sasl_, nullptr));
         begin_login(exchange.tag, exchange.login_user, *decoded);
         return;
     }
-    const SaslExchange exchange = std::exchange(sasl_, std::nullopt).value();
+    const SaslExchange exchange = std::move(*std::exchange(sasl_, nullptr));
     auto plain = imap::decode_sasl_plain(*decoded);
     if (!plain) {
         write_client(exchange.tag + " BAD Malformed PLAIN message\r\n");

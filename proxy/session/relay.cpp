@@ -59,12 +59,10 @@ void ClientSession::on_link_ready(BackendLink& link) {
     framer_.set_limits(relay_limits(config_));
     login_timer_.stop();
     restart_idle_timer();
-    authenticated_ = routing::authenticated_identities(config_, identity_);
     log("login", {{"result", "ok"}});
     admin::Metrics::global().logins(admin::LoginResult::Ok).add();
     write_client(login_tag_ + " OK [CAPABILITY " + imap::rewrite_capability_list(link.capabilities()) +
                  "] Logged in\r\n");
-    keepalive_timer_.start(keepalive_interval, [this] { keep_inactive_links_alive(); });
     resume_held_input();
 }
 
@@ -235,7 +233,14 @@ void ClientSession::keep_inactive_links_alive() {
     for (const auto& link : links_) {
         if (link.get() != active_ && link->ready()) send_internal(*link, "NOOP", {});
     }
-    keepalive_timer_.start(keepalive_interval, [this] { keep_inactive_links_alive(); });
+    schedule_keepalive();
+}
+
+void ClientSession::schedule_keepalive() {
+    // With one link there is nothing inactive to keep alive: no timer at all.
+    if (links_.size() > 1 && !keepalive_timer_.pending()) {
+        keepalive_timer_.start(keepalive_interval, [this] { keep_inactive_links_alive(); });
+    }
 }
 
 void ClientSession::restart_idle_timer() {

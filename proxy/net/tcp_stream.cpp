@@ -96,7 +96,14 @@ void TcpStream::write(std::string bytes) {
         tls_->send(bytes);
         flush_tls_output();
     } else {
-        queue_write(std::move(bytes));
+        // A write libuv completes by itself costs an epoll_ctl on the next
+        // loop turn; one the kernel takes at once here costs nothing more.
+        const std::size_t written = write_now(bytes);
+        if (written == 0) {
+            queue_write(std::move(bytes));
+        } else if (written < bytes.size()) {
+            queue_write(bytes.substr(written));
+        }
     }
     if (pending_write_bytes() > high_watermark) above_high_ = true;
 }

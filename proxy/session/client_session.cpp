@@ -254,7 +254,6 @@ void ClientSession::on_closed(std::string_view reason) {
 
 void ClientSession::on_tls_ready() {
     if (state_ != State::TlsHandshake) return;
-    sni_ = client_->sni();
     const bool implicit = listener_.tls == config::TlsMode::Implicit;
     enter(State::NotAuthenticated);
     if (implicit) write_client("* OK [CAPABILITY " + preauth_capabilities() + "] imapfront ready\r\n");

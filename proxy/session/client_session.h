@@ -197,7 +197,6 @@ private:
     std::unique_ptr<SaslExchange> sasl_;
 
     std::string vhost_command_;
-    std::string sni_;
     int auth_failures_ = 0;
     std::string login_tag_;
     std::string identity_;

@@ -217,7 +217,7 @@ void ClientSession::begin_login(const std::string& tag, const std::string& user,
         return;
     }
     const auto is_up = [this](const std::string& backend) { return host_.backend_up(backend); };
-    const routing::VhostSources sources{vhost_command_, sni_, listener_.default_vhost};
+    const routing::VhostSources sources{vhost_command_, client_->sni(), listener_.default_vhost};
     const routing::Route route = routing::route_login(config_, sources, user, is_up);
     switch (route.error) {
     case routing::RouteError::None: break;

@@ -4,6 +4,7 @@ and to haproxy, and imapfront against the targets of the performance issue."""
 
 import os
 import statistics
+import sys
 
 
 def _f(fields, key):
@@ -143,11 +144,28 @@ def _goal_lines(table, size):
     if held is not None and size["idle"] >= 20000:
         lines.append(f"| 20,000 idle sessions held on {os.cpu_count()} cores | {_number(held)} | – | – | >= 20,000 | "
                      f"{'yes' if held >= 20000 else '**no**'} |")
+    elif held is not None:
+        lines.append(f"| 20,000 idle sessions held on {os.cpu_count()} cores | {_number(held)} of {size['idle']} | – | "
+                     f"– | >= 20,000 | not measured: {size['idle']} asked (file descriptor limit "
+                     f"{size.get('fd_limit', '?')}, two per proxied session) |")
     resumed = table.get(("TLS resumption honoured", "imapfront"))
     if resumed is not None:
         lines.append(f"| TLS resumption >= 95% of offers | {resumed:.1f}% | – | – | >= 95% | "
                      f"{'yes' if resumed >= 95 else '**no**'} |")
     return lines
+
+
+def _command_line():
+    """run.sh with the arguments this run was given, less the binaries run.sh adds."""
+    words, skip = [], False
+    for word in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif word in ("--imapfront", "--loadgen"):
+            skip = True
+        elif not word.startswith(("--imapfront=", "--loadgen=")):
+            words.append(word)
+    return " ".join(["tests/bench/run.sh"] + words)
 
 
 def write_results(path, machine, versions, args, size, plan, target_names, samples):
@@ -181,6 +199,6 @@ def write_results(path, machine, versions, args, size, plan, target_names, sampl
         lines.append(f"| {label} {arrow} | {unit} | " + " | ".join(cells) + " |")
     lines += ["", "↑ higher is better, ↓ lower is better.", "",
               "## imapfront against the targets of the performance issue", ""] + _goal_lines(table, size)
-    lines += ["", "Reproduce: `tests/bench/run.sh` (see tests/bench/README.md).", ""]
+    lines += ["", f"Reproduce: `{_command_line()}` (see tests/bench/README.md).", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))

@@ -213,6 +213,14 @@ def main():
     size = sizes(args)
     fd_limit = raise_fd_limit(4 * max(size["idle"], size["idle_tls"]) + 10000)
     print(f"file descriptor limit {fd_limit}", flush=True)
+    # A proxy holds two descriptors per session (client and backend): where
+    # the hard limit cannot be raised (no CAP_SYS_RESOURCE) fewer sessions fit.
+    fitting = (fd_limit - 200) // 2
+    size["fd_limit"] = fd_limit
+    for key in ("idle", "idle_tls"):
+        if size[key] > fitting:
+            print(f"{key}: {size[key]} sessions need more descriptors than {fd_limit}; using {fitting}", flush=True)
+            size[key] = fitting
     scratch = tempfile.mkdtemp(prefix="imapfront-bench-")
     os.chmod(scratch, 0o755)
     processes = []

@@ -135,3 +135,39 @@ TEST_CASE("a destroyed timer never fires, even when destroyed by its own loop tu
     testing::run_for(loop, 50ms);
     CHECK_FALSE(fired);
 }
+
+TEST_CASE("a timer is pending from start until it fires or is stopped, and starts again after stop", "[net][timer]") {
+    EventLoop loop;
+    Timer timer(loop);
+    CHECK_FALSE(timer.pending());
+    timer.start(1h, [] {});
+    CHECK(timer.pending());
+    timer.stop();
+    CHECK_FALSE(timer.pending());
+    timer.stop();  // stopping a stopped timer is harmless
+    int fired = 0;
+    timer.start(5ms, [&] {
+        ++fired;
+        loop.stop();
+    });
+    CHECK(timer.pending());
+    REQUIRE(testing::run_until_stopped(loop));
+    CHECK(fired == 1);
+    CHECK_FALSE(timer.pending());
+}
+
+TEST_CASE("a timer stopped from its own callback fires once and can start again", "[net][timer]") {
+    EventLoop loop;
+    Timer timer(loop);
+    int fired = 0;
+    timer.start(5ms, [&] {
+        ++fired;
+        timer.stop();
+        timer.start(5ms, [&] {
+            ++fired;
+            loop.stop();
+        });
+    });
+    REQUIRE(testing::run_until_stopped(loop));
+    CHECK(fired == 2);
+}

@@ -142,6 +142,31 @@ TEST_CASE("advance hands out at most the asked-for plaintext and keeps the rest"
     CHECK(plaintext == std::string(50000, 'x'));
 }
 
+TEST_CASE("ciphertext taken out in pieces reaches the peer whole and in order", "[net][tls]") {
+    EnginePair pair("ca.pem", "imap.abcd.test");
+    pair.pump();
+    std::string sent;
+    for (int i = 0; i < 200; ++i) sent += "line " + std::to_string(i) + " of a response the socket takes in pieces\r\n";
+    pair.server->send(sent);
+    const std::size_t ciphertext = pair.server->output().size();
+    REQUIRE(ciphertext > sent.size());
+    CHECK(pair.server->buffered_bytes() == ciphertext);
+    // As a socket would: some bytes now, more later, the rest queued.
+    std::string wire(pair.server->output().substr(0, 1000));
+    pair.server->consume_output(1000);
+    CHECK(pair.server->buffered_bytes() == ciphertext - 1000);
+    wire += pair.server->output().substr(0, 3000);
+    pair.server->consume_output(3000);
+    wire += pair.server->take_output();
+    CHECK(pair.server->buffered_bytes() == 0);
+    CHECK(pair.server->output().empty());
+    CHECK(wire.size() == ciphertext);
+    pair.client->receive(wire);
+    std::string plaintext;
+    while (pair.client->has_input()) pair.client->advance(plaintext, 1 << 20);
+    CHECK(plaintext == sent);
+}
+
 TEST_CASE("plaintext sent before the handshake counts as buffered until it goes out", "[net][tls]") {
     EnginePair pair("ca.pem", "imap.abcd.test");
     pair.client->send("early");

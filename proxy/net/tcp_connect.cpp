@@ -5,6 +5,8 @@
 #include "proxy/net/loop_internal.h"
 #include "proxy/net/tcp_stream.h"
 
+#include <netdb.h>
+
 namespace imapfront::net {
 
 // Shared by the TcpConnect and its in-flight requests; each request keeps it
@@ -128,9 +130,26 @@ TcpConnect::TcpConnect(EventLoop& loop, const std::string& host, std::uint16_t p
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
+    const std::string service = std::to_string(port);
+
+    // An address literal needs no resolver: parsing it here spares the
+    // thread-pool round trip (two thread hand-offs) on every backend login.
+    addrinfo numeric_hints = hints;
+    numeric_hints.ai_flags |= AI_NUMERICHOST;
+    addrinfo* numeric = nullptr;
+    if (getaddrinfo(host.c_str(), service.c_str(), &numeric_hints, &numeric) == 0) {
+        state_->addresses = numeric;
+        state_->next_address = numeric;
+        // Connect from the next loop turn: a failure must not call back inside the constructor.
+        std::weak_ptr<State> weak = std::shared_ptr<State>(state_);
+        detail::defer_on(state_->loop, [weak] {
+            if (auto state = weak.lock(); state && !state->cancelled) try_next_address(state);
+        });
+        return;
+    }
+
     auto* resolve = new ResolveRequest;
     resolve->state = state_;
-    const std::string service = std::to_string(port);
     const int rc = uv_getaddrinfo(state_->loop, &resolve->request, on_resolved, host.c_str(), service.c_str(), &hints);
     if (rc == 0) {
         state_->resolving = &resolve->request;

@@ -129,6 +129,17 @@ TEST_CASE("connecting to a closed port reports connection refused", "[net][tcp]"
     CHECK(client.error == "connect 127.0.0.1:1: connection refused");
 }
 
+TEST_CASE("a host name goes through the resolver and connects", "[net][tcp]") {
+    EventLoop loop;
+    EchoServer server(loop);
+    // localhost may resolve to ::1 first, where nothing listens: the next address is tried.
+    Client client(loop, "localhost", server.listener.port(), [&](Client&) { loop.stop(); });
+    REQUIRE(testing::run_until_stopped(loop));
+    CHECK(client.error.empty());
+    REQUIRE(client.stream);
+    CHECK(client.stream->peer().ip == "127.0.0.1");
+}
+
 TEST_CASE("connecting to an unresolvable name reports the resolver error", "[net][tcp]") {
     EventLoop loop;
     Client client(loop, "nohost.invalid", 143, [&](Client&) { loop.stop(); });

@@ -53,7 +53,7 @@ def sizes(args):
     if args.quick:
         return dict(latency=300, fetches=3, mixed=3.0, logins=3.0, idle=200, idle_tls=100, selecta=5)
     idle, idle_tls = (20000, 5000) if args.full else (2000, 500)
-    return dict(latency=10000, fetches=10, mixed=8.0, logins=6.0, idle=idle, idle_tls=idle_tls, selecta=20)
+    return dict(latency=10000, fetches=40, mixed=8.0, logins=6.0, idle=idle, idle_tls=idle_tls, selecta=20)
 
 
 def raise_fd_limit(wanted):

@@ -58,10 +58,21 @@ def requires_proxy(test):
     return unittest.skipIf(DIRECT, "needs imapfront, not a bare backend")(test)
 
 
+_handed_out_ports = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now and was not handed out before in this
+    process: the kernel may offer a port just released by bind((HOST, 0)) again,
+    and one config must never get the same port twice."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out_ports:
+            _handed_out_ports.add(port)
+            return port
+    raise RuntimeError("no loopback port not handed out before, after 100 tries")
 
 
 def wait_for_port(port, timeout, alive=lambda: True, greeting=False):

@@ -117,6 +117,14 @@ void on_resolved(uv_getaddrinfo_t* request, int status, addrinfo* addresses) {
     try_next_address(state);
 }
 
+// Runs `fn` on the next loop turn unless the TcpConnect is gone by then.
+void defer_while_alive(const std::shared_ptr<State>& state, std::function<void(const std::shared_ptr<State>&)> fn) {
+    std::weak_ptr<State> weak = state;
+    detail::defer_on(state->loop, [weak, fn = std::move(fn)] {
+        if (auto alive = weak.lock()) fn(alive);
+    });
+}
+
 }  // namespace
 
 TcpConnect::TcpConnect(EventLoop& loop, const std::string& host, std::uint16_t port, DoneFn done)
@@ -141,9 +149,8 @@ TcpConnect::TcpConnect(EventLoop& loop, const std::string& host, std::uint16_t p
         state_->addresses = numeric;
         state_->next_address = numeric;
         // Connect from the next loop turn: a failure must not call back inside the constructor.
-        std::weak_ptr<State> weak = std::shared_ptr<State>(state_);
-        detail::defer_on(state_->loop, [weak] {
-            if (auto state = weak.lock(); state && !state->cancelled) try_next_address(state);
+        defer_while_alive(state_, [](const std::shared_ptr<detail::ConnectState>& state) {
+            if (!state->cancelled) try_next_address(state);
         });
         return;
     }
@@ -157,11 +164,8 @@ TcpConnect::TcpConnect(EventLoop& loop, const std::string& host, std::uint16_t p
     }
     delete resolve;
     // The callback never runs inside the constructor; report on the next turn.
-    std::weak_ptr<State> weak = std::shared_ptr<State>(state_);
     const std::string error = "resolve " + host + ": " + uv_strerror(rc);
-    detail::defer_on(state_->loop, [weak, error] {
-        if (auto state = weak.lock()) finish(*state, nullptr, error);
-    });
+    defer_while_alive(state_, [error](const std::shared_ptr<detail::ConnectState>& state) { finish(*state, nullptr, error); });
 }
 
 TcpConnect::~TcpConnect() {

@@ -90,7 +90,11 @@ void TcpStream::resume_reading() {
     if (tls_ && tls_->has_input()) defer_if_alive([](TcpStream& self) { self.process_tls_input(); });
 }
 
-void TcpStream::write(std::string bytes) {
+void TcpStream::write(std::string bytes) { send(bytes, &bytes); }
+
+void TcpStream::write_view(std::string_view bytes) { send(bytes, nullptr); }
+
+void TcpStream::send(std::string_view bytes, std::string* owned) {
     if (phase_ != Phase::open || bytes.empty()) return;
     if (tls_) {
         tls_->send(bytes);
@@ -99,23 +103,11 @@ void TcpStream::write(std::string bytes) {
         // A write libuv completes by itself costs an epoll_ctl on the next
         // loop turn; one the kernel takes at once here costs nothing more.
         const std::size_t written = write_now(bytes);
-        if (written == 0) {
-            queue_write(std::move(bytes));
+        if (written == 0 && owned) {
+            queue_write(std::move(*owned));
         } else if (written < bytes.size()) {
-            queue_write(bytes.substr(written));
+            queue_write(std::string(bytes.substr(written)));
         }
-    }
-    if (pending_write_bytes() > high_watermark) above_high_ = true;
-}
-
-void TcpStream::write_view(std::string_view bytes) {
-    if (phase_ != Phase::open || bytes.empty()) return;
-    if (tls_) {
-        tls_->send(bytes);
-        flush_tls_output();
-    } else {
-        bytes.remove_prefix(write_now(bytes));
-        if (!bytes.empty()) queue_write(std::string(bytes));
     }
     if (pending_write_bytes() > high_watermark) above_high_ = true;
 }

@@ -65,6 +65,8 @@ private:
     void on_write_done(int status);
     void process_tls_input();
     void flush_tls_output();
+    // write() and write_view(): `owned`, when given, holds `bytes` and may be moved into the queue.
+    void send(std::string_view bytes, std::string* owned);
     // Hands bytes to the kernel at once if nothing is queued; returns how many it took.
     std::size_t write_now(std::string_view bytes);
     void queue_write(std::string bytes);

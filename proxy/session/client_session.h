@@ -157,6 +157,8 @@ private:
     void schedule_keepalive();
 
     // multi-account (draft-lu-imap-multi-account)
+    // The identity of this login's profile that `requested` names (config spelling); empty if none.
+    std::string authenticated_identity(std::string_view requested) const;
     void cmd_lista(const LocalCommand& command);
     void cmd_selecta(const LocalCommand& command);
     void switch_deselected();

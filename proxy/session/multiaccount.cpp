@@ -40,6 +40,10 @@ std::string impossible_mailbox() {
 
 }  // namespace
 
+std::string ClientSession::authenticated_identity(std::string_view requested) const {
+    return routing::find_authenticated(routing::authenticated_identities(config_, identity_), requested);
+}
+
 void ClientSession::cmd_lista(const LocalCommand& command) {
     const imap::ParsedArguments args = imap::parse_astrings(command.wire);
     auto& metrics = admin::Metrics::global();
@@ -48,8 +52,7 @@ void ClientSession::cmd_lista(const LocalCommand& command) {
         write_client(command.tag + " BAD LISTA needs one user identifier\r\n");
         return;
     }
-    const std::string identity = routing::find_authenticated(routing::authenticated_identities(config_, identity_),
-                                                                 args.values.front());
+    const std::string identity = authenticated_identity(args.values.front());
     if (identity.empty()) {
         metrics.lista(admin::MultiResult::Rejected).add();
         write_client(command.tag + " NO LISTA failure: user identifier rejected\r\n");
@@ -74,8 +77,7 @@ void ClientSession::cmd_selecta(const LocalCommand& command) {
         write_client(command.tag + " BAD SELECTA needs one user identifier\r\n");
         return;
     }
-    const std::string identity = routing::find_authenticated(routing::authenticated_identities(config_, identity_),
-                                                                 args.values.front());
+    const std::string identity = authenticated_identity(args.values.front());
     if (identity.empty()) {
         metrics.selecta(admin::MultiResult::Rejected).add();
         log("selecta", {{"result", "rejected"}});

@@ -39,19 +39,20 @@ std::string_view state_name(State state) {
 }
 
 ClientSession::ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> snapshot,
-                             const config::Listener& listener, std::unique_ptr<net::Stream> client, std::uint64_t id)
+                             const config::Listener& listener, std::unique_ptr<net::Stream> client, net::Endpoint peer,
+                             std::uint64_t id)
     : host_(host),
       snapshot_(std::move(snapshot)),
       config_(*snapshot_->config),
       listener_(listener),
       client_(std::move(client)),
       id_(std::to_string(id)),
+      client_address_(std::move(peer)),
       framer_(imap::preauth_limits()),
       login_timer_(host.loop()),
       idle_timer_(host.loop()),
       delay_timer_(host.loop()),
       keepalive_timer_(host.loop()) {
-    client_address_ = client_->peer();
     client_->set_handler(this);
     admin::Metrics::global().active_sessions.add(1);
 }

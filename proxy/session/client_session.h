@@ -46,7 +46,7 @@ std::string_view state_name(State state);
 class ClientSession final : private net::StreamHandler, private BackendLinkOwner {
 public:
     ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> snapshot, const config::Listener& listener,
-                  std::unique_ptr<net::Stream> client, std::uint64_t id);
+                  std::unique_ptr<net::Stream> client, net::Endpoint peer, std::uint64_t id);
     ~ClientSession() override;
     ClientSession(const ClientSession&) = delete;
     ClientSession& operator=(const ClientSession&) = delete;

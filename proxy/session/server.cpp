@@ -59,7 +59,8 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
     auto& metrics = admin::Metrics::global();
     const std::shared_ptr<const Snapshot> snapshot = current_->get();
     const auto& config = *snapshot->config;
-    const std::string ip = stream->peer().ip;
+    const net::Endpoint peer = stream->peer();
+    const std::string& ip = peer.ip;
     if (draining_) {
         reject(std::move(stream), "* BYE [UNAVAILABLE] Server shutting down\r\n");
         return;
@@ -93,7 +94,8 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
         return;
     }
     metrics.connections.add();
-    auto session = std::make_unique<ClientSession>(*this, snapshot, *listener, std::move(stream), next_session_id_++);
+    auto session = std::make_unique<ClientSession>(*this, snapshot, *listener, std::move(stream), peer,
+                                                   next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     admitted_.emplace(raw, Admitted{ip, per_address});

@@ -52,9 +52,11 @@ private:
 };
 
 AdminServer::AdminServer(net::EventLoop& loop, const std::string& host, std::uint16_t port,
-                         NotReadyReasonFn not_ready_reason, std::chrono::milliseconds read_timeout)
+                         NotReadyReasonFn not_ready_reason, std::chrono::milliseconds read_timeout,
+                         std::function<std::string()> metrics_text)
     : loop_(loop),
-      routes_{std::move(not_ready_reason), [] { return Metrics::global().render_prometheus(); }},
+      routes_{std::move(not_ready_reason),
+              metrics_text ? std::move(metrics_text) : [] { return Metrics::global().render_prometheus(); }},
       read_timeout_(read_timeout),
       listener_(std::make_unique<net::TcpListener>(
           loop, host, port, [this](std::unique_ptr<net::Stream> stream) { accept(std::move(stream)); })) {}

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -30,9 +31,10 @@ public:
 
     // Listens at once; throws std::runtime_error naming the address when it
     // cannot bind. `not_ready_reason` is asked on every /readyz (on `loop`);
-    // /metrics renders Metrics::global().
+    // /metrics renders `metrics_text`, by default Metrics::global().
     AdminServer(net::EventLoop& loop, const std::string& host, std::uint16_t port, NotReadyReasonFn not_ready_reason,
-                std::chrono::milliseconds read_timeout = default_read_timeout);
+                std::chrono::milliseconds read_timeout = default_read_timeout,
+                std::function<std::string()> metrics_text = {});
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;

@@ -1,16 +1,18 @@
 // Process-wide metrics, updated lock-free from any event loop and rendered in
 // the Prometheus text format by the admin endpoint. Names follow Prometheus
 // conventions: imapfront_..._total for counters, base units (seconds, bytes).
+//
+// A Metrics object holds no pointers and allocates nothing, so it can live in
+// memory shared between processes: with worker processes each worker counts
+// into its own Metrics and the supervisor renders the sum of them all.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
+#include <span>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace imapfront::admin {
 
@@ -62,6 +64,11 @@ struct BackendMetrics {
 
 class Metrics {
 public:
+    static constexpr std::size_t max_backends = 512;
+    static constexpr std::size_t max_backend_name = 127;  // longer names are cut to this for their series
+
+    // The metrics this process counts into: a static object, unless a
+    // GlobalMetricsBinding points it at another one.
     static Metrics& global();
 
     Gauge active_sessions;
@@ -75,18 +82,51 @@ public:
     Counter& lista(MultiResult result) { return lista_[static_cast<std::size_t>(result)]; }
     Counter& selecta(MultiResult result) { return selecta_[static_cast<std::size_t>(result)]; }
     Counter& config_reloads(bool ok) { return reloads_[ok ? 0 : 1]; }
-    // Created on first use; the reference stays valid for the process lifetime.
-    BackendMetrics& backend(const std::string& name);
+    // Created on first use; the reference stays valid as long as this object.
+    // Beyond max_backends names, further backends share one unrendered entry.
+    BackendMetrics& backend(std::string_view name);
+
+    // Zeroes what describes the present (open sessions, open backend links)
+    // and keeps the counters: what a supervisor does when a worker is gone.
+    void clear_gauges() noexcept;
 
     std::string render_prometheus() const;
 
 private:
+    friend std::string render_prometheus(std::span<const Metrics* const> parts);
+
+    struct BackendEntry {
+        std::array<char, max_backend_name + 1> name{};
+        BackendMetrics metrics;
+    };
+    std::string_view backend_name(std::size_t index) const noexcept;
+    const BackendEntry* find_backend(std::string_view name) const noexcept;
+
     std::array<Counter, login_result_count> logins_;
     std::array<Counter, multi_result_count> lista_;
     std::array<Counter, multi_result_count> selecta_;
     std::array<Counter, 2> reloads_;
-    mutable std::mutex backends_mutex_;
-    std::map<std::string, std::unique_ptr<BackendMetrics>> backends_;
+    // Entries below backend_count_ are complete: a reader in another process
+    // loads the count (acquire) and reads only those.
+    std::array<BackendEntry, max_backends> backends_;
+    std::atomic<std::size_t> backend_count_{0};
+    BackendMetrics overflow_;
 };
+
+// Points Metrics::global() at `metrics` (a slot in memory shared with a
+// supervisor) for its lifetime. Create it before any loop runs, and let it
+// outlive them.
+class GlobalMetricsBinding {
+public:
+    explicit GlobalMetricsBinding(Metrics& metrics);
+    ~GlobalMetricsBinding();
+    GlobalMetricsBinding(const GlobalMetricsBinding&) = delete;
+    GlobalMetricsBinding& operator=(const GlobalMetricsBinding&) = delete;
+};
+
+// One exposition of several Metrics (a supervisor's and its workers'):
+// counters and gauges are summed; a backend is up only when every part that
+// knows it counts it up.
+std::string render_prometheus(std::span<const Metrics* const> parts);
 
 }  // namespace imapfront::admin

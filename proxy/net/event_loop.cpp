@@ -136,14 +136,13 @@ void EventLoop::post(std::function<void()> fn) {
     uv_async_send(&impl_->state.post_async);
 }
 
-void EventLoop::on_signal(int signum, std::function<void()> fn) {
+void EventLoop::on_signal(int signum, std::function<void()> fn, KeepsRunning keeps_running) {
     auto* box = new SignalBox;
     box->fn = std::move(fn);
     uv_signal_init(&impl_->state.loop, &box->signal);
     box->signal.data = static_cast<detail::HandleBox*>(box);
     uv_signal_start(&box->signal, on_signal_cb, signum);
-    // A signal watcher alone must not keep run() from returning.
-    uv_unref(reinterpret_cast<uv_handle_t*>(&box->signal));
+    if (keeps_running == KeepsRunning::No) uv_unref(reinterpret_cast<uv_handle_t*>(&box->signal));
 }
 
 uv_loop_s* EventLoop::raw() { return &impl_->state.loop; }

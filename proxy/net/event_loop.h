@@ -30,7 +30,10 @@ public:
     void post(std::function<void()> fn);
 
     // Runs `fn` when the process gets `signum` (SIGINT, SIGTERM, SIGHUP).
-    void on_signal(int signum, std::function<void()> fn);
+    // A watcher alone does not keep run() going unless `keeps_running` says
+    // so: a loop whose only job is to wait for the signal that ends it.
+    enum class KeepsRunning { No, Yes };
+    void on_signal(int signum, std::function<void()> fn, KeepsRunning keeps_running = KeepsRunning::No);
 
     uv_loop_s* raw();
 

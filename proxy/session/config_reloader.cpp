@@ -25,8 +25,11 @@ std::optional<std::string> read_file(const std::string& path) {
     return text.str();
 }
 
-ConfigReloader::ConfigReloader(net::EventLoop& loop, std::string path, std::string loaded_text, Apply apply)
-    : path_(std::move(path)), loaded_text_(std::move(loaded_text)), apply_(std::move(apply)), settle_(loop) {
+ConfigReloader::ConfigReloader(net::EventLoop& loop, std::string path, std::string loaded_text, Apply apply,
+                               ReloadRole role)
+    : path_(std::move(path)), loaded_text_(std::move(loaded_text)), role_(role), apply_(std::move(apply)),
+      settle_(loop) {
+    if (role_ == ReloadRole::Follower) return;
     const std::string folder = std::filesystem::path(path_).parent_path().string();
     watch_ = std::make_unique<net::FolderWatch>(loop, folder.empty() ? "." : folder, [this] { on_folder_change(); });
 }
@@ -39,8 +42,11 @@ void ConfigReloader::on_folder_change() {
     });
 }
 
+void ConfigReloader::count(bool ok) {
+    if (role_ == ReloadRole::Own) admin::Metrics::global().config_reloads(ok).add();
+}
+
 void ConfigReloader::reload(std::string_view trigger) {
-    auto& metrics = admin::Metrics::global();
     const auto text = read_file(path_);
     const config::LoadResult result = config::load_file(path_);
     if (!result.errors.empty()) {
@@ -48,7 +54,7 @@ void ConfigReloader::reload(std::string_view trigger) {
             log_event(LogLevel::Error, "config_error", {{"error", error.to_string()}});
         }
         log_event(LogLevel::Error, "config_reload", {{"result", "rejected"}, {"trigger", trigger}});
-        metrics.config_reloads(false).add();
+        count(false);
         if (text) loaded_text_ = *text;  // do not retry the same broken text on every folder event
         return;
     }
@@ -58,12 +64,12 @@ void ConfigReloader::reload(std::string_view trigger) {
     } catch (const std::exception& error) {
         log_event(LogLevel::Error, "config_error", {{"error", error.what()}});
         log_event(LogLevel::Error, "config_reload", {{"result", "rejected"}, {"trigger", trigger}});
-        metrics.config_reloads(false).add();
+        count(false);
         return;
     }
     if (text) loaded_text_ = *text;
     apply_(std::move(snapshot));
-    metrics.config_reloads(true).add();
+    count(true);
     log_event(LogLevel::Info, "config_reload", {{"result", "ok"}, {"trigger", trigger}});
 }
 

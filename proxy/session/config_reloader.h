@@ -15,13 +15,19 @@
 
 namespace imapfront::session {
 
+// Who decides about reloads. A worker process follows its supervisor: it
+// reloads when told (SIGHUP) and leaves watching the folder and counting
+// reloads in the metrics to the supervisor.
+enum class ReloadRole { Own, Follower };
+
 class ConfigReloader {
 public:
     using Apply = std::function<void(std::shared_ptr<const Snapshot>)>;
 
     // `loaded_text` is the text of the config already running, so a folder
     // event that did not change the file does not reload.
-    ConfigReloader(net::EventLoop& loop, std::string path, std::string loaded_text, Apply apply);
+    ConfigReloader(net::EventLoop& loop, std::string path, std::string loaded_text, Apply apply,
+                   ReloadRole role = ReloadRole::Own);
 
     // Loads the file now (SIGHUP).
     void reload(std::string_view trigger);
@@ -29,8 +35,11 @@ public:
 private:
     void on_folder_change();
 
+    void count(bool ok);
+
     std::string path_;
     std::string loaded_text_;
+    ReloadRole role_;
     Apply apply_;
     net::Timer settle_;  // a ConfigMap swap is several events: act once they stop
     std::unique_ptr<net::FolderWatch> watch_;

@@ -9,6 +9,7 @@ namespace {
 
 LogFormat g_format = LogFormat::Json;
 LogLevel g_level = LogLevel::Info;
+std::string g_worker;  // empty outside worker processes
 
 std::string_view level_name(LogLevel level) {
     switch (level) {
@@ -48,6 +49,8 @@ void configure_log(LogFormat format, LogLevel level) {
     g_format = format;
     g_level = level;
 }
+
+void set_log_worker(unsigned index) { g_worker = std::to_string(index); }
 
 bool log_enabled(LogLevel level) { return level >= g_level; }
 
@@ -90,12 +93,14 @@ void log_fields(LogLevel level, std::string_view event, const std::vector<LogFie
         line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"";
         line += level_name(level);
         line += "\",\"event\":\"" + json_escape(event) + "\"";
+        if (!g_worker.empty()) line += ",\"worker\":\"" + g_worker + "\"";
         for (const auto& [key, value] : fields) {
             line += ",\"" + json_escape(key) + "\":\"" + json_escape(value) + "\"";
         }
         line += "}\n";
     } else {
         line += timestamp() + " " + std::string(level_name(level)) + " " + std::string(event);
+        if (!g_worker.empty()) line += " worker=" + g_worker;
         for (const auto& [key, value] : fields) {
             line += " " + std::string(key) + "=";
             line += needs_text_quotes(value) ? "\"" + json_escape(value) + "\"" : std::string(value);

@@ -17,6 +17,8 @@ enum class LogFormat { Json, Text };
 using LogField = std::pair<std::string_view, std::string_view>;
 
 void configure_log(LogFormat format, LogLevel level);
+// Marks every line of this process with "worker": `index` (worker processes).
+void set_log_worker(unsigned index);
 bool log_enabled(LogLevel level);
 void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields);
 void log_fields(LogLevel level, std::string_view event, const std::vector<LogField>& fields);

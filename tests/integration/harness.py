@@ -478,8 +478,9 @@ def listener_port(config, name):
 class Imapfront:
     """One imapfront process running a config dict."""
 
-    def __init__(self, scratch, config, name="imapfront"):
+    def __init__(self, scratch, config, name="imapfront", args=()):
         self.config = config
+        self.args = list(args)  # extra command-line arguments (--workers N)
         self.scratch = scratch
         self.config_path = scratch.write(f"{name}.yaml", to_yaml(config) + "\n")
         self.log = scratch.sub(f"{name}.log")
@@ -489,13 +490,17 @@ class Imapfront:
     def port(self, listener):
         return listener_port(self.config, listener)
 
-    def start(self):
+    def start_detached(self):
+        """Starts the process without waiting for its listeners."""
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         with open(self.log, "wb") as stdout, open(self.stderr, "wb") as stderr:
-            self.proc = subprocess.Popen([imapfront_bin(), "--config", self.config_path],
+            self.proc = subprocess.Popen([imapfront_bin(), "--config", self.config_path] + self.args,
                                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                          env=env, start_new_session=True)
+
+    def start(self):
+        self.start_detached()
         try:
             for listener in self.config["listeners"]:
                 wait_for_port(self.port(listener["name"]), STARTUP_TIMEOUT, self.running)

@@ -195,3 +195,12 @@ TEST_CASE("backends render sorted by name under each family", "[admin][metrics]"
     REQUIRE(zz != std::string::npos);
     CHECK(aa < zz);
 }
+
+TEST_CASE("backends past the table's capacity share one entry that is not rendered", "[admin][metrics]") {
+    Metrics metrics;
+    for (std::size_t i = 0; i < Metrics::max_backends; ++i) metrics.backend("b" + std::to_string(i));
+    BackendMetrics& overflow = metrics.backend("one-too-many");
+    CHECK(&metrics.backend("another") == &overflow);
+    CHECK(&metrics.backend("b7") != &overflow);
+    CHECK(metrics.render_prometheus().find("one-too-many") == std::string::npos);
+}

@@ -1,0 +1,192 @@
+#include "proxy/process/proxy_process.h"
+
+#include "proxy/admin/admin_server.h"
+#include "proxy/admin/shared_metrics.h"
+#include "proxy/net/event_loop.h"
+#include "proxy/session/address_limits.h"
+#include "proxy/session/config_reloader.h"
+#include "proxy/session/health_checker.h"
+#include "proxy/session/log.h"
+#include "proxy/session/server.h"
+#include "proxy/session/snapshot.h"
+#include "routing/health.h"
+
+#include <sys/prctl.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace imapfront::process {
+namespace {
+
+session::LogFormat log_format(config::LogFormat format) {
+    return format == config::LogFormat::Text ? session::LogFormat::Text : session::LogFormat::Json;
+}
+
+session::LogLevel log_level(config::LogLevel level) {
+    switch (level) {
+    case config::LogLevel::Debug: return session::LogLevel::Debug;
+    case config::LogLevel::Info: return session::LogLevel::Info;
+    case config::LogLevel::Warn: return session::LogLevel::Warn;
+    case config::LogLevel::Error: return session::LogLevel::Error;
+    }
+    return session::LogLevel::Info;
+}
+
+// One data-plane loop on its own thread: listeners (SO_REUSEPORT) and the
+// sessions they accept. Everything in it runs on that thread; other threads
+// reach it through EventLoop::post.
+struct DataPlane {
+    std::unique_ptr<net::EventLoop> loop = std::make_unique<net::EventLoop>();
+    std::unique_ptr<session::Server> server;
+    std::thread thread;
+};
+
+// Session ids carry the loop number in their top bits: unique across the
+// loops of every process of one imapfront.
+std::uint64_t first_session_id(const ProcessOptions& options, std::size_t plane) {
+    const std::uint64_t worker = options.worker ? options.worker->index : 0;
+    return ((worker * options.threads + plane) << 48) + 1;
+}
+
+// A worker counts into its slot of the supervisor's metrics and says there
+// whether it is serving; a process on its own has neither.
+class WorkerSlot {
+public:
+    explicit WorkerSlot(const ProcessOptions& options) {
+        if (!options.worker) return;
+        shared_.emplace(admin::SharedMetrics::attach(worker_metrics_fd));
+        index_ = options.worker->index + 1;
+        binding_.emplace(shared_->slot(index_));
+    }
+    void set_serving(bool serving) {
+        if (shared_) shared_->set_serving(index_, serving);
+    }
+
+private:
+    std::optional<admin::SharedMetrics> shared_;
+    std::optional<admin::GlobalMetricsBinding> binding_;  // unbound before shared_ is unmapped
+    std::size_t index_ = 0;
+};
+
+}  // namespace
+
+int print_errors(const config::LoadResult& result) {
+    for (const auto& error : result.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    return 1;
+}
+
+void configure_log(const config::Config& config) {
+    session::configure_log(log_format(config.log.format), log_level(config.log.level));
+}
+
+int run_proxy(const ProcessOptions& options) {
+    const int startup_failed = options.worker ? exit_startup_failed : 1;
+    if (options.worker) {
+        // A worker drains and exits when its supervisor goes away.
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        session::set_log_worker(options.worker->index);
+    }
+    const auto text = session::read_file(options.config_path);
+    const config::LoadResult result = config::load_file(options.config_path);
+    if (!result.errors.empty()) {
+        print_errors(result);
+        return startup_failed;
+    }
+    configure_log(*result.config);
+
+    std::signal(SIGPIPE, SIG_IGN);
+    std::optional<WorkerSlot> slot;  // outlives the loops that count into it
+    net::EventLoop control;
+    std::vector<DataPlane> planes(options.threads);
+    bool started = false;
+    try {
+        slot.emplace(options);
+        auto health = std::make_shared<routing::HealthTable>();
+        session::HealthChecker health_checker(control, health, result.config);
+        auto snapshot = std::make_shared<session::CurrentSnapshot>(session::make_snapshot(result.config));
+        auto limits = std::make_shared<session::AddressLimits>();
+        for (std::size_t index = 0; index < planes.size(); ++index) {
+            planes[index].server = std::make_unique<session::Server>(*planes[index].loop, snapshot, health, limits,
+                                                                     first_session_id(options, index));
+            planes[index].server->start();
+        }
+
+        session::ConfigReloader reloader(
+            control, options.config_path, text.value_or(""),
+            [&](std::shared_ptr<const session::Snapshot> next) {
+                health_checker.update(next->config);
+                snapshot->set(std::move(next));
+            },
+            options.worker ? session::ReloadRole::Follower : session::ReloadRole::Own);
+        control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
+
+        bool stopping = false;
+        std::unique_ptr<admin::AdminServer> admin_server;
+        const auto& admin_address = result.config->admin.address;
+        if (admin_address && !options.worker) {
+            admin_server = std::make_unique<admin::AdminServer>(
+                control, admin_address->host, admin_address->port, [&]() -> std::optional<std::string> {
+                    if (stopping) return "draining";
+                    return std::nullopt;
+                });
+            session::log_event(session::LogLevel::Info, "admin_listening",
+                               {{"address", admin_address->host + ":" + std::to_string(admin_server->port())}});
+        }
+
+        std::size_t planes_running = planes.size();
+        const auto drain = [&] {
+            if (stopping) return;
+            stopping = true;
+            slot->set_serving(false);
+            session::log_event(session::LogLevel::Info, "draining", {});
+            const auto timeout = snapshot->get()->config->limits.drain_timeout;
+            for (auto& plane : planes) {
+                plane.loop->post([&control, &planes_running, &plane, timeout] {
+                    plane.server->drain(timeout, [&control, &planes_running, &plane] {
+                        plane.loop->stop();
+                        control.post([&control, &planes_running] {
+                            if (--planes_running == 0) control.stop();
+                        });
+                    });
+                });
+            }
+        };
+        // The control loop lives until drain() stops it, whatever else it watches.
+        control.on_signal(SIGTERM, drain, net::EventLoop::KeepsRunning::Yes);
+        control.on_signal(SIGINT, drain, net::EventLoop::KeepsRunning::Yes);
+
+        for (auto& plane : planes) {
+            plane.thread = std::thread([&plane] {
+                plane.loop->run();
+                plane.server.reset();
+                plane.loop.reset();
+            });
+        }
+        started = true;
+        slot->set_serving(true);
+        session::log_event(session::LogLevel::Info, "started",
+                           {{"config", result.config->source_path}, {"threads", std::to_string(options.threads)}});
+        control.run();
+        for (auto& plane : planes) plane.thread.join();
+    } catch (const std::exception& error) {
+        session::log_event(session::LogLevel::Error, "fatal", {{"error", error.what()}});
+        for (auto& plane : planes) {
+            if (plane.thread.joinable()) {
+                plane.loop->post([loop = plane.loop.get()] { loop->stop(); });
+                plane.thread.join();
+            }
+        }
+        return started ? 1 : startup_failed;
+    }
+    session::log_event(session::LogLevel::Info, "stopped", {});
+    return 0;
+}
+
+}  // namespace imapfront::process

@@ -1,0 +1,111 @@
+#include "proxy/process/supervisor.h"
+
+#include "config/config.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/admin/shared_metrics.h"
+#include "proxy/net/child_process.h"
+#include "proxy/net/event_loop.h"
+#include "proxy/process/proxy_process.h"
+#include "proxy/process/worker_pool.h"
+#include "proxy/session/config_reloader.h"
+#include "proxy/session/log.h"
+#include "proxy/session/snapshot.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+
+namespace imapfront::process {
+namespace {
+
+// Workers are killed this long after the drain timeout if still running.
+constexpr std::chrono::seconds kill_margin{5};
+
+// Every worker binds its own listener socket on the same port; with port 0
+// each would get a different one.
+bool has_port_zero_listener(const config::Config& config) {
+    for (const auto& listener : config.listeners) {
+        if (listener.address.port == 0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+int run_supervisor(const std::string& config_path, unsigned threads, unsigned workers) {
+    const auto text = session::read_file(config_path);
+    const config::LoadResult result = config::load_file(config_path);
+    if (!result.errors.empty()) return print_errors(result);
+    if (has_port_zero_listener(*result.config)) {
+        std::fprintf(stderr, "%s: --workers needs a fixed port for every listener (not 0)\n", config_path.c_str());
+        return 1;
+    }
+    configure_log(*result.config);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 0;
+    try {
+        net::EventLoop control;
+        auto shared = admin::SharedMetrics::create(workers + 1);
+        const admin::GlobalMetricsBinding binding(shared.slot(0));
+        auto drain_timeout = result.config->limits.drain_timeout;
+        bool stopping = false;
+
+        WorkerPool pool(control, shared,
+                        {net::executable_path(), "--config", config_path, "--threads", std::to_string(threads)},
+                        workers, [&](bool failed) {
+                            exit_code = failed ? 1 : 0;
+                            control.stop();
+                        });
+
+        // The supervisor validates and counts reloads; the workers load the
+        // same file when it tells them to.
+        session::ConfigReloader reloader(control, config_path, text.value_or(""),
+                                         [&](std::shared_ptr<const session::Snapshot> next) {
+                                             drain_timeout = next->config->limits.drain_timeout;
+                                             pool.signal_all(SIGHUP);
+                                         });
+        control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
+
+        std::unique_ptr<admin::AdminServer> admin_server;
+        if (const auto& address = result.config->admin.address) {
+            admin_server = std::make_unique<admin::AdminServer>(
+                control, address->host, address->port,
+                [&]() -> std::optional<std::string> {
+                    if (stopping) return "draining";
+                    if (!pool.all_serving()) return "workers starting";
+                    return std::nullopt;
+                },
+                admin::AdminServer::default_read_timeout,
+                [&shared] { return admin::render_prometheus(shared.all()); });
+            session::log_event(session::LogLevel::Info, "admin_listening",
+                               {{"address", address->host + ":" + std::to_string(admin_server->port())}});
+        }
+
+        const auto drain = [&] {
+            if (stopping) return;
+            stopping = true;
+            session::log_event(session::LogLevel::Info, "draining", {});
+            pool.stop(std::chrono::duration_cast<std::chrono::milliseconds>(drain_timeout) + kill_margin);
+        };
+        control.on_signal(SIGTERM, drain, net::EventLoop::KeepsRunning::Yes);
+        control.on_signal(SIGINT, drain, net::EventLoop::KeepsRunning::Yes);
+
+        pool.start();
+        session::log_event(session::LogLevel::Info, "started",
+                           {{"config", result.config->source_path},
+                            {"workers", std::to_string(workers)},
+                            {"threads", std::to_string(threads)}});
+        control.run();
+    } catch (const std::exception& error) {
+        session::log_event(session::LogLevel::Error, "fatal", {{"error", error.what()}});
+        return 1;
+    }
+    session::log_event(session::LogLevel::Info, exit_code == 0 ? "stopped" : "failed", {});
+    return exit_code;
+}
+
+}  // namespace imapfront::process

@@ -1,0 +1,103 @@
+#include "proxy/admin/shared_metrics.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+using namespace imapfront::admin;
+
+namespace {
+
+// Sample lines keyed by "name{labels}".
+std::map<std::string, std::string> samples_of(const std::string& text) {
+    std::map<std::string, std::string> samples;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        const auto space = line.rfind(' ');
+        samples[line.substr(0, space)] = line.substr(space + 1);
+    }
+    return samples;
+}
+
+}  // namespace
+
+TEST_CASE("a worker's counts reach the supervisor through the shared mapping", "[admin][shared]") {
+    auto shared = SharedMetrics::create(3);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        auto attached = SharedMetrics::attach(dup(shared.fd()));
+        attached.slot(2).connections.add(5);
+        attached.slot(2).backend("dovecot-a").connections.add(2);
+        attached.set_serving(2, true);
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(shared.slot(2).connections.value() == 5);
+    CHECK(shared.slot(2).backend("dovecot-a").connections.value() == 2);
+    CHECK(shared.serving(2));
+    CHECK_FALSE(shared.serving(1));
+}
+
+TEST_CASE("attach refuses a descriptor that is not a metrics mapping", "[admin][shared]") {
+    int pipe_fds[2];
+    REQUIRE(pipe(pipe_fds) == 0);
+    close(pipe_fds[1]);
+    CHECK_THROWS(SharedMetrics::attach(pipe_fds[0]));
+    close(pipe_fds[0]);
+}
+
+TEST_CASE("the rendering of several parts sums counters and gauges", "[admin][shared]") {
+    auto shared = SharedMetrics::create(3);
+    shared.slot(0).config_reloads(true).add();
+    shared.slot(1).logins(LoginResult::Ok).add(3);
+    shared.slot(2).logins(LoginResult::Ok).add(4);
+    shared.slot(1).active_sessions.add(2);
+    shared.slot(2).active_sessions.add(5);
+    shared.slot(1).command_latency.observe(0.002);
+    shared.slot(2).command_latency.observe(0.002);
+    shared.slot(1).backend("dovecot-a").connections.add(1);
+    shared.slot(2).backend("dovecot-a").connections.add(4);
+    shared.slot(2).backend("dovecot-b").connect_failures.add(6);
+
+    const auto samples = samples_of(render_prometheus(shared.all()));
+    CHECK(samples.at("imapfront_config_reloads_total{result=\"ok\"}") == "1");
+    CHECK(samples.at("imapfront_logins_total{result=\"ok\"}") == "7");
+    CHECK(samples.at("imapfront_sessions_active") == "7");
+    CHECK(samples.at("imapfront_command_duration_seconds_count") == "2");
+    CHECK(samples.at("imapfront_command_duration_seconds_bucket{le=\"0.0025\"}") == "2");
+    CHECK(samples.at("imapfront_backend_connections{backend=\"dovecot-a\"}") == "5");
+    CHECK(samples.at("imapfront_backend_connect_failures_total{backend=\"dovecot-b\"}") == "6");
+}
+
+TEST_CASE("a backend renders up only when every part that knows it has it up", "[admin][shared]") {
+    auto shared = SharedMetrics::create(3);
+    shared.slot(1).backend("dovecot-a");
+    shared.slot(2).backend("dovecot-a").up.set(0);
+    shared.slot(1).backend("dovecot-b");
+    const auto samples = samples_of(render_prometheus(shared.all()));
+    CHECK(samples.at("imapfront_backend_up{backend=\"dovecot-a\"}") == "0");
+    CHECK(samples.at("imapfront_backend_up{backend=\"dovecot-b\"}") == "1");
+}
+
+TEST_CASE("clearing a dead worker's gauges keeps its counters", "[admin][shared]") {
+    auto shared = SharedMetrics::create(2);
+    Metrics& worker = shared.slot(1);
+    worker.active_sessions.add(9);
+    worker.connections.add(9);
+    worker.backend("dovecot-a").connections.add(9);
+    worker.backend("dovecot-a").connect_failures.add(1);
+    worker.clear_gauges();
+    CHECK(worker.active_sessions.value() == 0);
+    CHECK(worker.connections.value() == 9);
+    CHECK(worker.backend("dovecot-a").connections.value() == 0);
+    CHECK(worker.backend("dovecot-a").connect_failures.value() == 1);
+}

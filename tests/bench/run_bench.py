@@ -38,8 +38,13 @@ def parse_args():
     parser.add_argument("--loadgen", default=os.path.join(
         HERE, "..", "..", "build-bench", "tests", "bench", "imapfront_loadgen"))
     parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    parser.add_argument("--imapfront-workers", default="auto",
+                        help="imapfront --workers: 'auto' (enough worker processes for the idle sessions, "
+                             "no flag when one process holds them all), a number, or 0 for never")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
+    if args.imapfront_workers != "auto" and not args.imapfront_workers.isdigit():
+        parser.error("--imapfront-workers takes 'auto' or a number")
     args.targets = [t for t in args.targets.split(",") if t]
     unknown = set(args.targets) - set(ALL_TARGETS)
     if unknown:
@@ -67,6 +72,22 @@ def raise_fd_limit(wanted):
     return soft
 
 
+def idle_sessions(args, size):
+    """The most idle sessions any one run of the idle scenario asks for (0 without it)."""
+    return max(size["idle"], size["idle_tls"]) if "idle" in args.scenarios else 0
+
+
+def imapfront_workers(args, size):
+    """imapfront's --workers value, or None to start it as one process: the
+    one place that decides. 'auto' gives each worker at most
+    SESSIONS_PER_PROCESS idle sessions and keeps one process (no flag) when
+    it holds them all, so the default benchmark runs imapfront as before."""
+    if args.imapfront_workers != "auto":
+        return int(args.imapfront_workers) or None
+    workers = servers.processes_for(idle_sessions(args, size), size["fd_limit"])
+    return workers if workers > 1 else None
+
+
 # Each variant: (name, scenario, loadgen arguments, tls, only_for). The
 # per-variant figure and CPU normaliser live in report.py.
 def variants(args, size):
@@ -87,8 +108,12 @@ def variants(args, size):
                   ("logins_tls", "logins", login, True, None),
                   ("logins_tls_resume", "logins", login + ["--resume"], True, None)]
     if "idle" in args.scenarios:
-        found += [("idle_plain", "idle", ["--sessions", str(size["idle"]), "--concurrency", "32"] + users, False, None),
-                  ("idle_tls", "idle", ["--sessions", str(size["idle_tls"]), "--concurrency", "32"] + users, True, None)]
+        # The load generator, too, holds at most SESSIONS_PER_PROCESS sessions per process.
+        def idle(sessions):
+            processes = servers.processes_for(sessions, size["fd_limit"])
+            return ["--sessions", str(sessions), "--concurrency", "32", "--processes", str(processes)] + users
+        found += [("idle_plain", "idle", idle(size["idle"]), False, None),
+                  ("idle_tls", "idle", idle(size["idle_tls"]), True, None)]
     if "selecta" in args.scenarios:
         found.append(("selecta", "selecta", ["--count", str(size["selecta"]), "--user", servers.user(1),
                                              "--other-user", servers.user(2)], False, ["imapfront"]))
@@ -171,22 +196,24 @@ def versions():
     return found
 
 
-def start_targets(args, scratch, fd_limit):
+def start_targets(args, scratch, size):
     """Starts the backend and the chosen proxies; returns (targets, every process)."""
+    fd_limit = size["fd_limit"]
     cert, key, combined = servers.make_certificate(scratch)
     backend_target, backend = servers.start_backend(os.path.join(scratch, "backend"), cert, key,
-                                                     50, BIG_MESSAGE)
+                                                     50, BIG_MESSAGE, fd_limit)
     processes = [backend]
     started = {"direct": backend_target}
     port = backend_target.plain_port
     starters = {
         "imapfront": lambda: servers.start_imapfront(args.imapfront, os.path.join(scratch, "imapfront"),
-                                                     cert, key, port),
-        "haproxy": lambda: servers.start_haproxy(os.path.join(scratch, "haproxy"), combined, port),
+                                                     cert, key, port, size["imapfront_workers"]),
+        "haproxy": lambda: servers.start_haproxy(os.path.join(scratch, "haproxy"), combined, port,
+                                                 fd_limit),
         "nginx": lambda: servers.start_nginx(os.path.join(scratch, "nginx"), cert, key, port,
-                                             fd_limit),
+                                             fd_limit, idle_sessions(args, size)),
         "dovecot-proxy": lambda: servers.start_dovecot_proxy(os.path.join(scratch, "dovecot-proxy"),
-                                                            cert, key, port),
+                                                            cert, key, port, fd_limit),
     }
     for name in args.targets:
         if name == "direct":
@@ -212,21 +239,24 @@ def main():
             sys.exit(f"missing {what}: {path}")
     size = sizes(args)
     fd_limit = raise_fd_limit(4 * max(size["idle"], size["idle_tls"]) + 10000)
-    print(f"file descriptor limit {fd_limit}", flush=True)
-    # A proxy holds two descriptors per session (client and backend): where
-    # the hard limit cannot be raised (no CAP_SYS_RESOURCE) fewer sessions fit.
-    fitting = (fd_limit - 200) // 2
     size["fd_limit"] = fd_limit
-    for key in ("idle", "idle_tls"):
-        if size[key] > fitting:
-            print(f"{key}: {size[key]} sessions need more descriptors than {fd_limit}; using {fitting}", flush=True)
-            size[key] = fitting
+    # A process holds two descriptors per proxied session (client and
+    # backend): where the hard limit cannot be raised (no CAP_SYS_RESOURCE),
+    # the idle sessions are shared by several processes of each kind.
+    size["imapfront_workers"] = imapfront_workers(args, size)
+    size["nginx_workers"] = servers.nginx_sizing(idle_sessions(args, size), fd_limit)[0]
+    size["loadgen_processes"] = servers.processes_for(idle_sessions(args, size), fd_limit)
+    size["sessions_per_process"] = servers.sessions_per_process(fd_limit)
+    size["dovecot_login_clients"] = servers.dovecot_client_limits(fd_limit)[0]
+    print(f"file descriptor limit {fd_limit}: up to {size['sessions_per_process']} idle sessions "
+          f"per process; load generator processes {size['loadgen_processes']}, imapfront workers "
+          f"{size['imapfront_workers'] or 'none (one process)'}, nginx workers {size['nginx_workers']}", flush=True)
     scratch = tempfile.mkdtemp(prefix="imapfront-bench-")
     os.chmod(scratch, 0o755)
     processes = []
     samples = {}  # (variant, target) -> [fields, ...]
     try:
-        target_list, processes = start_targets(args, scratch, fd_limit)
+        target_list, processes = start_targets(args, scratch, size)
         plan = variants(args, size)
         for round_number in range(args.rounds):
             print(f"round {round_number + 1}/{args.rounds}", flush=True)

@@ -24,6 +24,26 @@ BIG_USER = f"big@{DOMAIN}"
 NGINX_MAIL_MODULE = "/usr/lib/nginx/modules/ngx_mail_module.so"
 STARTUP_TIMEOUT = 30.0
 
+# Every process that holds idle sessions (load generator, imapfront worker,
+# nginx worker, Dovecot login process) holds at most this many: each may open
+# at most 20,000 descriptors on the benchmark machine (a hard limit a
+# container without CAP_SYS_RESOURCE cannot raise) and a proxy needs two per
+# session, client and backend, plus a few of its own.
+SESSIONS_PER_PROCESS = 9000
+# Descriptors a process keeps besides its sessions' (listeners, logs, pipes).
+RESERVED_DESCRIPTORS = 200
+
+
+def sessions_per_process(fd_limit):
+    """SESSIONS_PER_PROCESS, or fewer where the descriptor limit is lower."""
+    return max(1, min(SESSIONS_PER_PROCESS, (fd_limit - RESERVED_DESCRIPTORS) // 2))
+
+
+def processes_for(sessions, fd_limit):
+    """How many processes share `sessions` so that none holds more than it may."""
+    per_process = sessions_per_process(fd_limit)
+    return max(1, (sessions + per_process - 1) // per_process)
+
 
 def user(index):
     return f"user{index}@{DOMAIN}"
@@ -134,10 +154,10 @@ service imap-login {{
   }}
   service_count = 0
   process_min_avail = 2
-  client_limit = 30000
+  client_limit = {login_client_limit}
 }}
 service anvil {{
-  client_limit = 20000
+  client_limit = {anvil_client_limit}
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}
@@ -251,39 +271,54 @@ class Target:
         return self.process.pid if self.process else None
 
 
-def start_dovecot(name, folder, cert, key, extra):
+def dovecot_client_limits(fd_limit):
+    """(imap-login, anvil) client_limit. A login process keeps two
+    descriptors for every session it proxies (client and backend; with TLS
+    too) or hands to an imap process over TLS: past SESSIONS_PER_PROCESS
+    clients Dovecot's master starts another login process rather than one
+    running out of descriptors. anvil is a single process: it takes what the
+    limit allows."""
+    return sessions_per_process(fd_limit), max(1, fd_limit - RESERVED_DESCRIPTORS)
+
+
+def start_dovecot(name, folder, cert, key, extra, fd_limit):
     os.makedirs(folder, exist_ok=True)
     os.chmod(folder, 0o755)
     for sub in ("run", "state"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
     imap_port, imaps_port = free_port(), free_port()
+    login_client_limit, anvil_client_limit = dovecot_client_limits(fd_limit)
     conf = DOVECOT_COMMON.format(instance=f"bench-{name}-{os.getpid()}", dir=folder, cert=cert,
                                  key=key, users_settings=_users_settings(), imap_port=imap_port,
-                                 imaps_port=imaps_port) + extra
+                                 imaps_port=imaps_port, login_client_limit=login_client_limit,
+                                 anvil_client_limit=anvil_client_limit) + extra
     path = _write(os.path.join(folder, "dovecot.conf"), conf)
     process = Process(name, folder)
     process.spawn(["dovecot", "-F", "-c", path], [imap_port])
     return process, imap_port, imaps_port
 
 
-def start_backend(folder, cert, key, users, big_size):
+def start_backend(folder, cert, key, users, big_size, fd_limit):
     os.makedirs(os.path.join(folder, "mail"), exist_ok=True)
     seed_maildirs(os.path.join(folder, "mail"), users, big_size)
     lines = [f"{user(i)}:{PASSWORD}::::::" for i in range(1, users + 1)] + [f"{BIG_USER}:{PASSWORD}::::::"]
     _write(os.path.join(folder, "users.passwd"), "\n".join(lines) + "\n")
     _write(os.path.join(folder, "master.passwd"), f"{MASTER_USER}:{MASTER_PASSWORD}::::::\n")
     process, imap_port, imaps_port = start_dovecot("backend", folder, cert, key,
-                                                   BACKEND_EXTRA.format(dir=folder))
+                                                   BACKEND_EXTRA.format(dir=folder), fd_limit)
     return Target("direct", imap_port, imaps_port, None), process
 
 
-def start_dovecot_proxy(folder, cert, key, backend_port):
+def start_dovecot_proxy(folder, cert, key, backend_port, fd_limit):
     process, imap_port, imaps_port = start_dovecot(
-        "dovecot-proxy", folder, cert, key, PROXY_EXTRA.format(backend_port=backend_port))
+        "dovecot-proxy", folder, cert, key, PROXY_EXTRA.format(backend_port=backend_port), fd_limit)
     return Target("dovecot-proxy", imap_port, imaps_port, process)
 
 
-def start_imapfront(binary, folder, cert, key, backend_port):
+def start_imapfront(binary, folder, cert, key, backend_port, workers=None):
+    """workers: None runs one process (no --workers flag); a number runs that
+    many worker processes sharing the listeners' fixed ports (SO_REUSEPORT),
+    each with its own descriptor limit."""
     os.makedirs(folder, exist_ok=True)
     plain, tls = free_port(), free_port()
     master_file = _write(os.path.join(folder, "master-password"), MASTER_PASSWORD + "\n", 0o600)
@@ -308,13 +343,20 @@ def start_imapfront(binary, folder, cert, key, backend_port):
     }
     path = _write(os.path.join(folder, "imapfront.yaml"), to_yaml(config) + "\n")
     process = Process("imapfront", folder)
-    process.spawn([binary, "--config", path], [plain, tls], greeting=False)
+    command = [binary, "--config", path] + (["--workers", str(workers)] if workers else [])
+    process.spawn(command, [plain, tls], greeting=False)
     return Target("imapfront", plain, tls, process)
 
 
+# haproxy runs its TCP proxying in one process, so it holds only what that
+# process's descriptor limit fits. Past that, a listener paused at maxconn
+# would leave further clients queued without a greeting: the frontends close
+# them instead, so the load generator counts them as failed at once and the
+# results show how many sessions haproxy held.
 HAPROXY_CONF = """\
 global
   ssl-default-bind-options ssl-min-ver TLSv1.2
+  maxconn {maxconn}
 defaults
   mode tcp
   timeout connect 5s
@@ -322,20 +364,26 @@ defaults
   timeout server 1h
 frontend imap
   bind {host}:{plain}
+  tcp-request connection reject if {{ fe_conn gt {held} }}
   default_backend dovecot
 frontend imaps
   bind {host}:{tls} ssl crt {combined}
+  tcp-request connection reject if {{ fe_conn gt {held} }}
   default_backend dovecot
 backend dovecot
   server backend {host}:{backend_port}
 """
 
 
-def start_haproxy(folder, combined, backend_port):
+def start_haproxy(folder, combined, backend_port, fd_limit):
     os.makedirs(folder, exist_ok=True)
     plain, tls = free_port(), free_port()
+    # Two descriptors per session; maxconn leaves room above `held` for the
+    # connections being refused.
+    held = (fd_limit - 2 * RESERVED_DESCRIPTORS) // 2
     path = _write(os.path.join(folder, "haproxy.cfg"), HAPROXY_CONF.format(
-        host=HOST, plain=plain, tls=tls, combined=combined, backend_port=backend_port))
+        host=HOST, plain=plain, tls=tls, combined=combined, backend_port=backend_port,
+        held=held, maxconn=held + RESERVED_DESCRIPTORS // 4))
     process = Process("haproxy", folder)
     process.spawn(["haproxy", "-db", "-f", path], [plain, tls], greeting=False)
     return Target("haproxy", plain, tls, process)
@@ -363,7 +411,7 @@ NGINX_CONF = """\
 load_module {module};
 daemon off;
 master_process on;
-worker_processes 2;
+worker_processes {workers};
 worker_rlimit_nofile {fd_limit};
 pid {dir}/nginx.pid;
 error_log {dir}/nginx-error.log warn;
@@ -389,18 +437,34 @@ mail {{
 """
 
 
-def start_nginx(folder, cert, key, backend_port, fd_limit):
+def nginx_sizing(idle_sessions, fd_limit):
+    """(worker_processes, worker_connections). A worker counts a session's
+    client and backend connection against worker_connections, each worker
+    within its own descriptor limit. Two workers with half the limit each
+    while one worker alone could hold every idle session (so the default
+    benchmark keeps its figures: nginx's memory grows with
+    worker_connections); beyond that enough workers for the sessions, each
+    allowed up to its descriptor limit, as the kernel does not share
+    connections out evenly between them."""
+    if idle_sessions <= fd_limit // 4:
+        return 2, fd_limit // 2
+    return max(2, processes_for(idle_sessions, fd_limit)), fd_limit - RESERVED_DESCRIPTORS
+
+
+def start_nginx(folder, cert, key, backend_port, fd_limit, idle_sessions):
     """Returns (target, auth responder process): the responder is not part of
     nginx's measured tree, as in the issue's reference figures."""
     os.makedirs(folder, exist_ok=True)
     auth_port, plain, tls = free_port(), free_port(), free_port()
+    workers, worker_connections = nginx_sizing(idle_sessions, fd_limit)
     responder_path = _write(os.path.join(folder, "auth_http.py"), AUTH_RESPONDER)
     responder = Process("nginx-auth-http", folder)
     responder.spawn([sys.executable, responder_path, str(auth_port), str(backend_port)],
                     [auth_port], greeting=False)
     path = _write(os.path.join(folder, "nginx.conf"), NGINX_CONF.format(
         module=NGINX_MAIL_MODULE, dir=folder, host=HOST, auth_port=auth_port, cert=cert, key=key,
-        plain=plain, tls=tls, fd_limit=fd_limit, worker_connections=fd_limit // 2))
+        plain=plain, tls=tls, fd_limit=fd_limit, workers=workers,
+        worker_connections=worker_connections))
     process = Process("nginx", folder)
     try:
         process.spawn(["nginx", "-p", folder, "-e", os.path.join(folder, "nginx-early.log"),

@@ -15,7 +15,7 @@ namespace {
                  "  --port N [--host ADDR] [--tls] [--resume] [--target LABEL]\n"
                  "  [--user FORMAT(%%d)] [--password PW] [--users N] [--other-user NAME]\n"
                  "  [--count N] [--sessions N] [--concurrency N] [--duration SEC] [--hold SEC]\n"
-                 "  [--command noop|fetch]\n",
+                 "  [--processes N (idle)] [--command noop|fetch]\n",
                  problem.c_str());
     std::exit(2);
 }
@@ -67,14 +67,22 @@ Options parse_options(int argc, char** argv) {
         else if (name == "--concurrency") options.concurrency = to_int(value);
         else if (name == "--duration") options.duration = to_double(value);
         else if (name == "--hold") options.hold = to_double(value);
+        else if (name == "--processes") options.processes = to_int(value);
         else if (name == "--command") options.command = value;
         else usage("unknown option " + name);
     }
     if (options.scenario.empty() || options.port == 0) {
         usage("--scenario and --port are required");
     }
-    if (options.users < 1 || options.count < 1 || options.sessions < 1 || options.concurrency < 1) {
+    if (options.users < 1 || options.count < 1 || options.sessions < 1 || options.concurrency < 1 ||
+        options.processes < 1) {
         usage("counts must be positive");
+    }
+    if (options.processes > 1 && options.scenario != "idle") {
+        usage("--processes applies to the idle scenario only");
+    }
+    if (options.processes > options.sessions) {
+        usage("--processes cannot exceed --sessions");
     }
     return options;
 }

@@ -21,6 +21,8 @@ struct Options {
     int concurrency = 16;     // logins; connects in flight while idle sessions ramp up
     double duration = 10.0;   // seconds, mixed and logins
     double hold = 600.0;      // idle: longest wait for stdin to close
+    int processes = 1;        // idle: processes sharing the sessions, each within its own descriptor limit
+    int first_session = 1;    // idle: number of this process's first session (each child of --processes has its own)
     std::string command = "noop";  // latency: noop | fetch
 };
 

@@ -21,6 +21,12 @@ void print_result(const Options& options, const std::string& fields) {
     std::fflush(stdout);
 }
 
+std::string error_field(const std::string& why) {
+    std::string value = why;
+    std::replace(value.begin(), value.end(), ' ', '_');
+    return value;
+}
+
 int report_failure(const Options& options, const std::string& why) {
     std::printf("FAILED scenario=%s target=%s reason=\"%s\"\n", options.scenario.c_str(), options.target.c_str(),
                 why.c_str());

@@ -14,6 +14,10 @@ double percentile(std::vector<double>& samples, double fraction);
 // the one line the runner parses.
 void print_result(const Options& options, const std::string& fields);
 
+// A reason as one RESULT field value (the runner splits fields at spaces):
+// "connection closed by server" -> "connection_closed_by_server".
+std::string error_field(const std::string& why);
+
 // Prints why a scenario could not run and returns the exit code for it.
 int report_failure(const Options& options, const std::string& why);
 

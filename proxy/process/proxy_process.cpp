@@ -91,6 +91,9 @@ int run_proxy(const ProcessOptions& options) {
     if (options.worker) {
         // A worker drains and exits when its supervisor goes away.
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        // A reload the supervisor asks for before the watcher below exists must
+        // not end the process (SIGHUP's default); the file is read after this.
+        std::signal(SIGHUP, SIG_IGN);
         session::set_log_worker(options.worker->index);
     }
     const auto text = session::read_file(options.config_path);

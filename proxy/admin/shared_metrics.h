@@ -30,7 +30,6 @@ public:
     SharedMetrics& operator=(const SharedMetrics&) = delete;
 
     int fd() const { return fd_; }
-    std::size_t slots() const { return slots_; }
     Metrics& slot(std::size_t index);
     std::vector<const Metrics*> all() const;
     void set_serving(std::size_t index, bool serving);

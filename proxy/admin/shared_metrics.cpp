@@ -19,6 +19,7 @@ namespace {
 // The mapping starts with this header; the slots follow at an aligned offset.
 struct Layout {
     std::size_t slots = 0;
+    pid_t creator = 0;
 };
 
 }  // namespace
@@ -66,7 +67,7 @@ SharedMetrics SharedMetrics::create(std::size_t slots) {
         close(fd);
         throw;
     }
-    new (base) Layout{slots};
+    new (base) Layout{slots, getpid()};
     auto* first = reinterpret_cast<std::byte*>(base) + header_bytes;
     for (std::size_t i = 0; i < slots; ++i) new (first + i * slot_bytes) Slot;
     return SharedMetrics(fd, base, bytes, slots);
@@ -104,6 +105,8 @@ SharedMetrics::Slot* SharedMetrics::at(std::size_t index) const {
     if (index >= slots_) throw std::out_of_range("shared metrics: no slot " + std::to_string(index));
     return std::launder(reinterpret_cast<Slot*>(static_cast<std::byte*>(base_) + header_bytes + index * slot_bytes));
 }
+
+int SharedMetrics::creator_pid() const { return static_cast<const Layout*>(base_)->creator; }
 
 Metrics& SharedMetrics::slot(std::size_t index) { return at(index)->metrics; }
 

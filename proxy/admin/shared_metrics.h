@@ -30,6 +30,8 @@ public:
     SharedMetrics& operator=(const SharedMetrics&) = delete;
 
     int fd() const { return fd_; }
+    // The process that created the mapping: a worker's supervisor.
+    int creator_pid() const;
     Metrics& slot(std::size_t index);
     std::vector<const Metrics*> all() const;
     void set_serving(std::size_t index, bool serving);

@@ -12,6 +12,7 @@
 #include "routing/health.h"
 
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -62,6 +64,9 @@ public:
     explicit WorkerSlot(const ProcessOptions& options) {
         if (!options.worker) return;
         shared_.emplace(admin::SharedMetrics::attach(worker_metrics_fd));
+        // The death signal asked for at start only covers a supervisor that
+        // dies after the request: one already gone has handed us to another parent.
+        if (getppid() != shared_->creator_pid()) throw std::runtime_error("the supervisor is gone");
         index_ = options.worker->index + 1;
         binding_.emplace(shared_->slot(index_));
     }

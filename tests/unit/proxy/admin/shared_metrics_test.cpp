@@ -36,11 +36,12 @@ TEST_CASE("a worker's counts reach the supervisor through the shared mapping", "
         attached.slot(2).connections.add(5);
         attached.slot(2).backend("dovecot-a").connections.add(2);
         attached.set_serving(2, true);
-        _exit(0);
+        _exit(attached.creator_pid() == getppid() ? 0 : 1);
     }
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // the child saw its parent as the creator
     CHECK(shared.slot(2).connections.value() == 5);
     CHECK(shared.slot(2).backend("dovecot-a").connections.value() == 2);
     CHECK(shared.serving(2));

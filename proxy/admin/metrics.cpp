@@ -115,19 +115,19 @@ std::string_view Metrics::backend_name(std::size_t index) const noexcept {
     return {name.data(), std::char_traits<char>::length(name.data())};
 }
 
-const Metrics::BackendEntry* Metrics::find_backend(std::string_view name) const noexcept {
+std::size_t Metrics::find_backend(std::string_view name) const noexcept {
     const std::size_t count = backend_count_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
-        if (backend_name(i) == name) return &backends_[i];
+        if (backend_name(i) == name) return i;
     }
-    return nullptr;
+    return max_backends;
 }
 
 BackendMetrics& Metrics::backend(std::string_view name) {
     name = name.substr(0, max_backend_name);
-    if (const auto* entry = find_backend(name)) return const_cast<BackendMetrics&>(entry->metrics);
+    if (const std::size_t found = find_backend(name); found < max_backends) return backends_[found].metrics;
     const std::lock_guard lock(g_backend_registration);
-    if (const auto* entry = find_backend(name)) return const_cast<BackendMetrics&>(entry->metrics);
+    if (const std::size_t found = find_backend(name); found < max_backends) return backends_[found].metrics;
     const std::size_t count = backend_count_.load(std::memory_order_relaxed);
     if (count == max_backends) return overflow_;
     BackendEntry& entry = backends_[count];

@@ -100,7 +100,8 @@ private:
         BackendMetrics metrics;
     };
     std::string_view backend_name(std::size_t index) const noexcept;
-    const BackendEntry* find_backend(std::string_view name) const noexcept;
+    // The entry's index, or max_backends when there is none.
+    std::size_t find_backend(std::string_view name) const noexcept;
 
     std::array<Counter, login_result_count> logins_;
     std::array<Counter, multi_result_count> lista_;

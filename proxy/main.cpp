@@ -1,6 +1,7 @@
 // imapfront command line: `imapfront --config FILE` runs the proxy,
 // `imapfront check FILE` validates a routing YAML file.
 #include "config/config.h"
+#include "proxy/process/process_setup.h"
 #include "proxy/process/proxy_process.h"
 #include "proxy/process/supervisor.h"
 #include "proxy/session/snapshot.h"

@@ -1,8 +1,8 @@
 #include "proxy/process/proxy_process.h"
 
-#include "proxy/admin/admin_server.h"
 #include "proxy/admin/shared_metrics.h"
 #include "proxy/net/event_loop.h"
+#include "proxy/process/process_setup.h"
 #include "proxy/session/address_limits.h"
 #include "proxy/session/config_reloader.h"
 #include "proxy/session/health_checker.h"
@@ -16,7 +16,6 @@
 
 #include <csignal>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -26,20 +25,6 @@
 
 namespace imapfront::process {
 namespace {
-
-session::LogFormat log_format(config::LogFormat format) {
-    return format == config::LogFormat::Text ? session::LogFormat::Text : session::LogFormat::Json;
-}
-
-session::LogLevel log_level(config::LogLevel level) {
-    switch (level) {
-    case config::LogLevel::Debug: return session::LogLevel::Debug;
-    case config::LogLevel::Info: return session::LogLevel::Info;
-    case config::LogLevel::Warn: return session::LogLevel::Warn;
-    case config::LogLevel::Error: return session::LogLevel::Error;
-    }
-    return session::LogLevel::Info;
-}
 
 // One data-plane loop on its own thread: listeners (SO_REUSEPORT) and the
 // sessions they accept. Everything in it runs on that thread; other threads
@@ -82,15 +67,6 @@ private:
 
 }  // namespace
 
-int print_errors(const config::LoadResult& result) {
-    for (const auto& error : result.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
-    return 1;
-}
-
-void configure_log(const config::Config& config) {
-    session::configure_log(log_format(config.log.format), log_level(config.log.level));
-}
-
 int run_proxy(const ProcessOptions& options) {
     const int startup_failed = options.worker ? exit_startup_failed : 1;
     if (options.worker) {
@@ -101,13 +77,9 @@ int run_proxy(const ProcessOptions& options) {
         std::signal(SIGHUP, SIG_IGN);
         session::set_log_worker(options.worker->index);
     }
-    const auto text = session::read_file(options.config_path);
-    const config::LoadResult result = config::load_file(options.config_path);
-    if (!result.errors.empty()) {
-        print_errors(result);
-        return startup_failed;
-    }
-    configure_log(*result.config);
+    const auto loaded = load_startup_config(options.config_path);
+    if (!loaded) return startup_failed;
+    const auto& config = loaded->config;
 
     std::signal(SIGPIPE, SIG_IGN);
     std::optional<WorkerSlot> slot;  // outlives the loops that count into it
@@ -117,8 +89,8 @@ int run_proxy(const ProcessOptions& options) {
     try {
         slot.emplace(options);
         auto health = std::make_shared<routing::HealthTable>();
-        session::HealthChecker health_checker(control, health, result.config);
-        auto snapshot = std::make_shared<session::CurrentSnapshot>(session::make_snapshot(result.config));
+        session::HealthChecker health_checker(control, health, config);
+        auto snapshot = std::make_shared<session::CurrentSnapshot>(session::make_snapshot(config));
         auto limits = std::make_shared<session::AddressLimits>();
         for (std::size_t index = 0; index < planes.size(); ++index) {
             planes[index].server = std::make_unique<session::Server>(*planes[index].loop, snapshot, health, limits,
@@ -127,7 +99,7 @@ int run_proxy(const ProcessOptions& options) {
         }
 
         session::ConfigReloader reloader(
-            control, options.config_path, text.value_or(""),
+            control, options.config_path, loaded->text,
             [&](std::shared_ptr<const session::Snapshot> next) {
                 health_checker.update(next->config);
                 snapshot->set(std::move(next));
@@ -136,17 +108,12 @@ int run_proxy(const ProcessOptions& options) {
         control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
 
         bool stopping = false;
-        std::unique_ptr<admin::AdminServer> admin_server;
-        const auto& admin_address = result.config->admin.address;
-        if (admin_address && !options.worker) {
-            admin_server = std::make_unique<admin::AdminServer>(
-                control, admin_address->host, admin_address->port, [&]() -> std::optional<std::string> {
-                    if (stopping) return "draining";
-                    return std::nullopt;
-                });
-            session::log_event(session::LogLevel::Info, "admin_listening",
-                               {{"address", admin_address->host + ":" + std::to_string(admin_server->port())}});
-        }
+        // A worker's supervisor serves the admin endpoint for every worker.
+        const auto admin_server =
+            options.worker ? nullptr : open_admin_endpoint(control, *config, [&]() -> std::optional<std::string> {
+                if (stopping) return "draining";
+                return std::nullopt;
+            });
 
         std::size_t planes_running = planes.size();
         const auto drain = [&] {
@@ -180,7 +147,7 @@ int run_proxy(const ProcessOptions& options) {
         started = true;
         slot->set_serving(true);
         session::log_event(session::LogLevel::Info, "started",
-                           {{"config", result.config->source_path}, {"threads", std::to_string(options.threads)}});
+                           {{"config", config->source_path}, {"threads", std::to_string(options.threads)}});
         control.run();
         for (auto& plane : planes) plane.thread.join();
     } catch (const std::exception& error) {

@@ -5,8 +5,6 @@
 // reloads when the supervisor tells it to.
 #pragma once
 
-#include "config/config.h"
-
 #include <optional>
 #include <string>
 
@@ -31,10 +29,5 @@ struct ProcessOptions {
 };
 
 int run_proxy(const ProcessOptions& options);
-
-// Errors of a config that failed to load, one per line on stderr; returns 1.
-int print_errors(const config::LoadResult& result);
-// Applies the config's log format and level to this process.
-void configure_log(const config::Config& config);
 
 }  // namespace imapfront::process

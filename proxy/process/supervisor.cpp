@@ -1,11 +1,10 @@
 #include "proxy/process/supervisor.h"
 
 #include "config/config.h"
-#include "proxy/admin/admin_server.h"
 #include "proxy/admin/shared_metrics.h"
 #include "proxy/net/child_process.h"
 #include "proxy/net/event_loop.h"
-#include "proxy/process/proxy_process.h"
+#include "proxy/process/process_setup.h"
 #include "proxy/process/worker_pool.h"
 #include "proxy/session/config_reloader.h"
 #include "proxy/session/log.h"
@@ -36,14 +35,13 @@ bool has_port_zero_listener(const config::Config& config) {
 }  // namespace
 
 int run_supervisor(const std::string& config_path, unsigned threads, unsigned workers) {
-    const auto text = session::read_file(config_path);
-    const config::LoadResult result = config::load_file(config_path);
-    if (!result.errors.empty()) return print_errors(result);
-    if (has_port_zero_listener(*result.config)) {
+    const auto loaded = load_startup_config(config_path);
+    if (!loaded) return 1;
+    const auto& config = loaded->config;
+    if (has_port_zero_listener(*config)) {
         std::fprintf(stderr, "%s: --workers needs a fixed port for every listener (not 0)\n", config_path.c_str());
         return 1;
     }
-    configure_log(*result.config);
     std::signal(SIGPIPE, SIG_IGN);
 
     int exit_code = 0;
@@ -51,7 +49,7 @@ int run_supervisor(const std::string& config_path, unsigned threads, unsigned wo
         net::EventLoop control;
         auto shared = admin::SharedMetrics::create(workers + 1);
         const admin::GlobalMetricsBinding binding(shared.slot(0));
-        auto drain_timeout = result.config->limits.drain_timeout;
+        auto drain_timeout = config->limits.drain_timeout;
         bool stopping = false;
 
         WorkerPool pool(control, shared,
@@ -63,27 +61,21 @@ int run_supervisor(const std::string& config_path, unsigned threads, unsigned wo
 
         // The supervisor validates and counts reloads; the workers load the
         // same file when it tells them to.
-        session::ConfigReloader reloader(control, config_path, text.value_or(""),
+        session::ConfigReloader reloader(control, config_path, loaded->text,
                                          [&](std::shared_ptr<const session::Snapshot> next) {
                                              drain_timeout = next->config->limits.drain_timeout;
                                              pool.signal_all(SIGHUP);
                                          });
         control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
 
-        std::unique_ptr<admin::AdminServer> admin_server;
-        if (const auto& address = result.config->admin.address) {
-            admin_server = std::make_unique<admin::AdminServer>(
-                control, address->host, address->port,
-                [&]() -> std::optional<std::string> {
-                    if (stopping) return "draining";
-                    if (!pool.all_serving()) return "workers starting";
-                    return std::nullopt;
-                },
-                admin::AdminServer::default_read_timeout,
-                [&shared] { return admin::render_prometheus(shared.all()); });
-            session::log_event(session::LogLevel::Info, "admin_listening",
-                               {{"address", address->host + ":" + std::to_string(admin_server->port())}});
-        }
+        const auto admin_server = open_admin_endpoint(
+            control, *config,
+            [&]() -> std::optional<std::string> {
+                if (stopping) return "draining";
+                if (!pool.all_serving()) return "workers starting";
+                return std::nullopt;
+            },
+            [&shared] { return admin::render_prometheus(shared.all()); });
 
         const auto drain = [&] {
             if (stopping) return;
@@ -96,7 +88,7 @@ int run_supervisor(const std::string& config_path, unsigned threads, unsigned wo
 
         pool.start();
         session::log_event(session::LogLevel::Info, "started",
-                           {{"config", result.config->source_path},
+                           {{"config", config->source_path},
                             {"workers", std::to_string(workers)},
                             {"threads", std::to_string(threads)}});
         control.run();

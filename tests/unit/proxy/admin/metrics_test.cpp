@@ -1,35 +1,20 @@
 #include "proxy/admin/metrics.h"
 
+#include "prometheus_text.h"
+
 #include <catch2/catch.hpp>
 
 #include <map>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 using namespace imapfront::admin;
+using testing::lines_of;
+using testing::samples_of;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-}
-
-// Sample lines keyed by "name{labels}" (or just "name").
-std::map<std::string, std::string> samples_of(const std::string& text) {
-    std::map<std::string, std::string> samples;
-    for (const auto& line : lines_of(text)) {
-        if (line.empty() || line[0] == '#') continue;
-        const auto space = line.rfind(' ');
-        samples[line.substr(0, space)] = line.substr(space + 1);
-    }
-    return samples;
-}
 
 std::string metric_name(const std::string& sample_line) { return sample_line.substr(0, sample_line.find_first_of("{ ")); }
 

@@ -1,31 +1,14 @@
 #include "proxy/admin/shared_metrics.h"
 
+#include "prometheus_text.h"
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <map>
-#include <sstream>
-#include <string>
-
 using namespace imapfront::admin;
-
-namespace {
-
-// Sample lines keyed by "name{labels}".
-std::map<std::string, std::string> samples_of(const std::string& text) {
-    std::map<std::string, std::string> samples;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        const auto space = line.rfind(' ');
-        samples[line.substr(0, space)] = line.substr(space + 1);
-    }
-    return samples;
-}
-
-}  // namespace
+using testing::samples_of;
 
 TEST_CASE("a worker's counts reach the supervisor through the shared mapping", "[admin][shared]") {
     auto shared = SharedMetrics::create(3);

@@ -14,7 +14,6 @@ struct ProcessBox : HandleBox {
     uv_process_t process{};
     bool watched = true;  // false once the ChildProcess is gone
     ChildProcess::OnExit on_exit;
-    bool exited = false;
 };
 
 }  // namespace detail
@@ -23,7 +22,6 @@ namespace {
 
 void on_exit_cb(uv_process_t* process, std::int64_t exit_status, int term_signal) {
     auto* handle = static_cast<detail::ProcessBox*>(static_cast<detail::HandleBox*>(process->data));
-    handle->exited = true;
     // Moved out first: the callback may destroy the ChildProcess.
     auto call = std::move(handle->on_exit);
     if (handle->watched && call) call(exit_status, term_signal);
@@ -69,10 +67,11 @@ ChildProcess::~ChildProcess() {
     detail::close_and_delete(reinterpret_cast<uv_handle_t*>(&handle_->process));
 }
 
-bool ChildProcess::running() const { return !handle_->exited; }
+// libuv stops the handle when the process has exited, before its callback runs.
+bool ChildProcess::running() const { return uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_->process)) != 0; }
 
 void ChildProcess::kill(int signum) {
-    if (!handle_->exited) uv_process_kill(&handle_->process, signum);
+    if (running()) uv_process_kill(&handle_->process, signum);
 }
 
 std::string executable_path() {

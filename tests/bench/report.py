@@ -109,9 +109,9 @@ def _cell(table, label, target):
         return "–"
     text = _number(value)
     ratios = []
-    for reference, short in (("direct", "d"), ("haproxy", "h")):
+    for reference, short in (("direct", "d"), ("floor", "f"), ("haproxy", "h")):
         base = table.get((label, reference))
-        if reference != target and target != "direct" and base:
+        if reference != target and target not in ("direct", "floor") and base:
             ratios.append(f"{value / base:.2f}×{short}")
     return text + (f" ({', '.join(ratios)})" if ratios else "")
 
@@ -165,15 +165,29 @@ def _goal_lines(table, size):
     return lines
 
 
+def _floor_lines(table):
+    """What the floor relay says about the CPU-per-NOOP goal: no relay can
+    spend less than the kernel charges for the two sockets it moves bytes
+    through."""
+    floor = table.get(("proxy CPU per NOOP round trip", "floor"))
+    nginx = table.get(("proxy CPU per NOOP round trip", "nginx"))
+    mine = table.get(("proxy CPU per NOOP round trip", "imapfront"))
+    if not floor or not nginx or not mine:
+        return []
+    return ["", f"The floor relay (one thread, epoll, no protocol work) spent {_number(floor)} µs per NOOP round "
+                f"trip: {floor / nginx:.2f}× nginx's, and imapfront {mine / floor:.2f}× the floor. A goal below "
+                "the floor's ratio to nginx is below what this kernel charges any user-space relay."]
+
+
 def _command_line():
     """run.sh with the arguments this run was given, less the binaries run.sh adds."""
     words, skip = [], False
     for word in sys.argv[1:]:
         if skip:
             skip = False
-        elif word in ("--imapfront", "--loadgen"):
+        elif word in ("--imapfront", "--loadgen", "--floor-relay"):
             skip = True
-        elif not word.startswith(("--imapfront=", "--loadgen=")):
+        elif not word.startswith(("--imapfront=", "--loadgen=", "--floor-relay=")):
             words.append(word)
     return " ".join(["tests/bench/run.sh"] + words)
 
@@ -209,7 +223,9 @@ def write_results(path, machine, versions, args, size, plan, target_names, sampl
         "Proxy CPU is utime+stime summed over the proxy's process tree (nginx workers, Dovecot's "
         "imap-login and auth processes; nginx's auth_http responder is not counted). Memory per idle "
         "session is the growth of the tree's resident memory with the sessions idle, divided by their "
-        "number. Ratios: ×d to direct Dovecot, ×h to haproxy.",
+        "number. `floor` is a bare relay with no protocol work (tests/bench/floor_relay), plaintext and "
+        "open sessions only: the least any proxy can spend. Ratios: ×d to direct Dovecot, ×f to the floor, "
+        "×h to haproxy.",
         "",
         "| metric | unit | " + " | ".join(target_names) + " |",
         "|---|---|" + "---|" * len(target_names),
@@ -222,6 +238,7 @@ def write_results(path, machine, versions, args, size, plan, target_names, sampl
         lines.append(f"| {label} {arrow} | {unit} | " + " | ".join(cells) + " |")
     lines += ["", "↑ higher is better, ↓ lower is better.", "",
               "## imapfront against the targets of the performance issue", ""] + _goal_lines(table, size)
+    lines += _floor_lines(table)
     lines += ["", f"Reproduce: `{_command_line()}` (see tests/bench/README.md).", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))

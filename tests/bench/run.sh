@@ -18,7 +18,8 @@ if [ -n "$missing" ]; then
 fi
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DIMAPFRONT_BENCH=ON
-cmake --build "$build" --target imapfront imapfront_loadgen -j2
+cmake --build "$build" --target imapfront imapfront_loadgen imapfront_floor_relay -j2
 
 exec python3 "$here/run_bench.py" --imapfront "$build/imapfront" \
-    --loadgen "$build/tests/bench/imapfront_loadgen" "$@"
+    --loadgen "$build/tests/bench/imapfront_loadgen" \
+    --floor-relay "$build/tests/bench/imapfront_floor_relay" "$@"

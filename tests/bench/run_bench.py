@@ -20,7 +20,7 @@ import targets as servers
 from report import write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL_TARGETS = ["direct", "imapfront", "haproxy", "nginx", "dovecot-proxy"]
+ALL_TARGETS = ["direct", "floor", "imapfront", "haproxy", "nginx", "dovecot-proxy"]
 SCENARIOS = ["latency", "throughput", "mixed", "logins", "idle", "selecta"]
 BIG_MESSAGE = 20 * 1024 * 1024
 
@@ -37,6 +37,8 @@ def parse_args():
     parser.add_argument("--imapfront", default=os.path.join(HERE, "..", "..", "build-bench", "imapfront"))
     parser.add_argument("--loadgen", default=os.path.join(
         HERE, "..", "..", "build-bench", "tests", "bench", "imapfront_loadgen"))
+    parser.add_argument("--floor-relay", default=os.path.join(
+        HERE, "..", "..", "build-bench", "tests", "bench", "imapfront_floor_relay"))
     parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
     parser.add_argument("--imapfront-workers", default="auto",
                         help="imapfront --workers: 'auto' (enough worker processes for the idle sessions, "
@@ -206,6 +208,7 @@ def start_targets(args, scratch, size):
     started = {"direct": backend_target}
     port = backend_target.plain_port
     starters = {
+        "floor": lambda: servers.start_floor_relay(args.floor_relay, os.path.join(scratch, "floor"), port),
         "imapfront": lambda: servers.start_imapfront(args.imapfront, os.path.join(scratch, "imapfront"),
                                                      cert, key, port, size["imapfront_workers"]),
         "haproxy": lambda: servers.start_haproxy(os.path.join(scratch, "haproxy"), combined, port,
@@ -233,9 +236,11 @@ def main():
     if missing:
         sys.exit("missing packages: " + " ".join(missing) +
                  f"\ninstall them (apt-get install {' '.join(missing)}) or run tests/bench/run.sh")
-    for path, what in ((args.loadgen, "the load generator (build with -DIMAPFRONT_BENCH=ON)"),
-                       (args.imapfront, "imapfront")):
-        if not os.access(path, os.X_OK) and (what != "imapfront" or "imapfront" in args.targets):
+    # (binary, what it is, the target that needs it or None for every run)
+    for path, what, target in ((args.loadgen, "the load generator (build with -DIMAPFRONT_BENCH=ON)", None),
+                               (args.imapfront, "imapfront", "imapfront"),
+                               (args.floor_relay, "the floor relay (build with -DIMAPFRONT_BENCH=ON)", "floor")):
+        if not os.access(path, os.X_OK) and (target is None or target in args.targets):
             sys.exit(f"missing {what}: {path}")
     size = sizes(args)
     fd_limit = raise_fd_limit(4 * max(size["idle"], size["idle_tls"]) + 10000)
@@ -264,6 +269,8 @@ def main():
                 shift = round_number % len(target_list)
                 for target in target_list[shift:] + target_list[:shift]:
                     if variant[4] and target.name not in variant[4]:
+                        continue
+                    if not target.runs(variant[1], variant[3]):
                         continue
                     fields = run_variant(args, target, variant)
                     if fields is not None:

@@ -54,6 +54,7 @@ def missing_tools(targets):
     needs = {"direct": [("dovecot", "dovecot-imapd")]}
     needs["dovecot-proxy"] = needs["direct"]
     needs["imapfront"] = needs["direct"]
+    needs["floor"] = needs["direct"]
     needs["haproxy"] = needs["direct"] + [("haproxy", "haproxy")]
     needs["nginx"] = needs["direct"] + [("nginx", "nginx")]
     missing = set()
@@ -260,11 +261,15 @@ class Process:
 
 
 class Target:
-    def __init__(self, name, plain_port, tls_port, process):
+    def __init__(self, name, plain_port, tls_port, process, scenarios=None):
         self.name = name
         self.plain_port = plain_port
-        self.tls_port = tls_port
+        self.tls_port = tls_port  # None: no TLS listener, the TLS variants skip it
         self.process = process  # None for direct Dovecot: there is no proxy to measure
+        self.scenarios = scenarios  # None: every scenario
+
+    def runs(self, scenario, tls):
+        return (self.tls_port is not None or not tls) and (self.scenarios is None or scenario in self.scenarios)
 
     @property
     def root_pid(self):
@@ -346,6 +351,17 @@ def start_imapfront(binary, folder, cert, key, backend_port, workers=None):
     command = [binary, "--config", path] + (["--workers", str(workers)] if workers else [])
     process.spawn(command, [plain, tls], greeting=False)
     return Target("imapfront", plain, tls, process)
+
+
+def start_floor_relay(binary, folder, backend_port):
+    """The floor: a bare plaintext relay (floor_relay/floor_relay.cpp). It
+    measures what the kernel charges a proxy for moving bytes, so it runs only
+    the scenarios on open sessions."""
+    os.makedirs(folder, exist_ok=True)
+    port = free_port()
+    process = Process("floor", folder)
+    process.spawn([binary, str(port), str(backend_port)], [port], greeting=False)
+    return Target("floor", port, None, process, scenarios={"latency", "throughput", "mixed"})
 
 
 # haproxy runs its TCP proxying in one process, so it holds only what that

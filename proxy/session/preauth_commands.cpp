@@ -140,8 +140,16 @@ void ClientSession::cmd_authenticate(const LocalCommand& command) {
         return;
     }
     const imap::ParsedArguments args = imap::parse_astrings(command.wire);
-    if (!args.ok || args.values.empty() || args.values.size() > 2) {
+    if (!args.ok) {
+        write_client(command.tag + " BAD Invalid AUTHENTICATE arguments\r\n");
+        return;
+    }
+    if (args.values.empty()) {
         write_client(command.tag + " BAD AUTHENTICATE needs a mechanism\r\n");
+        return;
+    }
+    if (args.values.size() > 2) {
+        write_client(command.tag + " BAD AUTHENTICATE takes a mechanism and at most an initial response\r\n");
         return;
     }
     std::string mechanism = args.values[0];

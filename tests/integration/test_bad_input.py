@@ -241,9 +241,17 @@ class BadInputTest(EnvironmentTestCase):
                 self.assertEqual(client.read_until_tag("a"), [b"a BAD Invalid base64 data"])
             with self.subTest(data=data, form="SASL-IR"):
                 lines = client.command("b", b"AUTHENTICATE PLAIN " + data)
-                self.assertEqual(len(lines), 1, lines)
                 # 8-bit bytes are no atom: the argument itself is refused.
-                self.assertEqual(tagged_status(lines, "b"), "BAD", lines)
+                expected = b"b BAD Invalid AUTHENTICATE arguments" if data == b"\xff\xfe" \
+                    else b"b BAD Invalid base64 data"
+                self.assertEqual(lines, [expected])
+        self.assertEqual(tagged_status(client.login(ALICE, ALICE_PW), "L1"), "OK")
+
+    def test_authenticate_argument_count_is_named_in_the_answer(self):
+        client = self.client()
+        self.assertEqual(client.command("a", b"AUTHENTICATE"), [b"a BAD AUTHENTICATE needs a mechanism"])
+        self.assertEqual(client.command("b", b"AUTHENTICATE PLAIN AAAA BBBB"),
+                         [b"b BAD AUTHENTICATE takes a mechanism and at most an initial response"])
         self.assertEqual(tagged_status(client.login(ALICE, ALICE_PW), "L1"), "OK")
 
 if __name__ == "__main__":

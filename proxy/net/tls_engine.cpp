@@ -17,6 +17,41 @@
 
 namespace imapfront::net {
 
+// The BIO method's callbacks: the engine's private ciphertext buffers are theirs alone.
+struct TlsEngineBio {
+    static TlsEngine& engine_of(BIO* bio) { return *static_cast<TlsEngine*>(BIO_get_data(bio)); }
+
+    static int write(BIO* bio, const char* data, int length) {
+        BIO_clear_retry_flags(bio);
+        if (length <= 0) return 0;
+        engine_of(bio).write_ciphertext({data, static_cast<std::size_t>(length)});
+        return length;
+    }
+
+    static int read(BIO* bio, char* into, int capacity) {
+        BIO_clear_retry_flags(bio);
+        if (capacity <= 0) return 0;
+        const std::size_t n = engine_of(bio).read_ciphertext(into, static_cast<std::size_t>(capacity));
+        if (n == 0) {
+            // Nothing yet means "wait for more", never end of stream.
+            BIO_set_retry_read(bio);
+            return -1;
+        }
+        return static_cast<int>(n);
+    }
+
+    static long ctrl(BIO* bio, int command, long, void*) {
+        switch (command) {
+        case BIO_CTRL_FLUSH:
+            return 1;
+        case BIO_CTRL_PENDING:
+            return static_cast<long>(std::min<std::size_t>(engine_of(bio).ciphertext_waiting(), LONG_MAX));
+        default:
+            return 0;
+        }
+    }
+};
+
 namespace {
 
 bool is_ip_literal(const std::string& name) {
@@ -36,38 +71,6 @@ int clamp_to_int(std::size_t size) { return static_cast<int>(std::min<std::size_
 // Frees a buffer that ran empty, so idle connections hold none.
 void release(std::string& buffer) { std::string().swap(buffer); }
 
-TlsEngine& engine_of(BIO* bio) { return *static_cast<TlsEngine*>(BIO_get_data(bio)); }
-
-int bio_write(BIO* bio, const char* data, int length) {
-    BIO_clear_retry_flags(bio);
-    if (length <= 0) return 0;
-    engine_of(bio).write_ciphertext({data, static_cast<std::size_t>(length)});
-    return length;
-}
-
-int bio_read(BIO* bio, char* into, int capacity) {
-    BIO_clear_retry_flags(bio);
-    if (capacity <= 0) return 0;
-    const std::size_t n = engine_of(bio).read_ciphertext(into, static_cast<std::size_t>(capacity));
-    if (n == 0) {
-        // Nothing yet means "wait for more", never end of stream.
-        BIO_set_retry_read(bio);
-        return -1;
-    }
-    return static_cast<int>(n);
-}
-
-long bio_ctrl(BIO* bio, int command, long, void*) {
-    switch (command) {
-    case BIO_CTRL_FLUSH:
-        return 1;
-    case BIO_CTRL_PENDING:
-        return static_cast<long>(std::min<std::size_t>(engine_of(bio).ciphertext_waiting(), LONG_MAX));
-    default:
-        return 0;
-    }
-}
-
 int bio_create(BIO* bio) {
     BIO_set_init(bio, 1);
     return 1;
@@ -80,9 +83,9 @@ const BIO_METHOD* engine_bio_method() {
     static const BIO_METHOD* method = [] {
         BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "imapfront engine");
         if (!made) throw std::runtime_error("cannot create TLS BIO method: " + detail::take_openssl_error());
-        BIO_meth_set_write(made, bio_write);
-        BIO_meth_set_read(made, bio_read);
-        BIO_meth_set_ctrl(made, bio_ctrl);
+        BIO_meth_set_write(made, TlsEngineBio::write);
+        BIO_meth_set_read(made, TlsEngineBio::read);
+        BIO_meth_set_ctrl(made, TlsEngineBio::ctrl);
         BIO_meth_set_create(made, bio_create);
         BIO_meth_set_destroy(made, bio_destroy);
         return made;

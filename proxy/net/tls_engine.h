@@ -66,12 +66,15 @@ public:
     // The common name of the certificate the peer presented; empty if none.
     std::string peer_common_name() const;
 
+private:
+    // OpenSSL reaches the engine only through its BIO (tls_engine.cpp).
+    friend struct TlsEngineBio;
+
     // The BIO's side: ciphertext for OpenSSL to read, records it wrote.
     std::size_t read_ciphertext(char* into, std::size_t capacity);
     void write_ciphertext(std::string_view record);
     std::size_t ciphertext_waiting() const { return input_.size() - input_offset_; }
 
-private:
     TlsEngine(std::shared_ptr<void> context, ssl_st* ssl);
     std::size_t write_plaintext(std::string_view plaintext);
     void flush_plaintext();

@@ -164,6 +164,7 @@ std::string total(std::span<const Metrics* const> parts, Read read) {
 
 struct BackendTotals {
     std::int64_t up = 1;
+    bool configured = false;  // some part has it in its config
     std::int64_t connections = 0;
     std::uint64_t connect_failures = 0;
 };
@@ -216,13 +217,17 @@ std::string render_prometheus(std::span<const Metrics* const> parts) {
         for (std::size_t i = 0; i < count; ++i) {
             const BackendMetrics& metrics = part->backends_[i].metrics;
             BackendTotals& totals = backends[std::string(part->backend_name(i))];
-            totals.up = std::min(totals.up, metrics.up.value());
+            if (metrics.retired.value() == 0) {
+                totals.configured = true;
+                totals.up = std::min(totals.up, metrics.up.value());
+            }
             totals.connections += metrics.connections.value();
             totals.connect_failures += metrics.connect_failures.value();
         }
     }
     header(out, "imapfront_backend_up", "gauge", "Whether the backend passes its health checks (1) or not (0).");
     for (const auto& [name, totals] : backends) {
+        if (!totals.configured) continue;
         sample(out, "imapfront_backend_up", "backend=\"" + escape_label(name) + "\"", std::to_string(totals.up));
     }
     header(out, "imapfront_backend_connections", "gauge", "Open backend links, by backend.");

@@ -60,6 +60,9 @@ struct BackendMetrics {
     Gauge up;                   // 1 healthy, 0 down
     Gauge connections;          // open links to it
     Counter connect_failures;   // failed connects/logins (passive health)
+    // 1 once a reload dropped it from the config: nothing checks its health
+    // any more, so it has no `up` series; links still open to it count on.
+    Gauge retired;
 };
 
 class Metrics {
@@ -127,7 +130,8 @@ public:
 
 // One exposition of several Metrics (a supervisor's and its workers'):
 // counters and gauges are summed; a backend is up only when every part that
-// knows it counts it up.
+// still has it in its config counts it up, and has no `up` series when none
+// does.
 std::string render_prometheus(std::span<const Metrics* const> parts);
 
 }  // namespace imapfront::admin

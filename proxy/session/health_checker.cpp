@@ -213,6 +213,10 @@ void HealthChecker::update(const std::shared_ptr<const config::Config>& config) 
         } else {
             next.emplace(name, std::make_unique<Probe>(loop_, health_, backend, settings));
         }
+        admin::Metrics::global().backend(name).retired.set(0);
+    }
+    for (const auto& [name, probe] : probes_) {
+        if (!next.contains(name)) admin::Metrics::global().backend(name).retired.set(1);
     }
     probes_ = std::move(next);
 }

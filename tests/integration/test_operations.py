@@ -625,6 +625,29 @@ class ReloadTest(EnvironmentTestCase):
             self.assertEqual(tagged_status(client.login(ALICE, ALICE_PW), "L1"), "OK")
 
 
+    @requires_proxy
+    def test_reload_that_drops_a_backend_drops_its_up_series(self):
+        config = fresh_ports(self.env.config)
+        some_backend = next(iter(config["backends"].values()))
+        config["backends"]["spare"] = {"address": some_backend["address"], "tls": "none"}
+        config["pools"]["pool-spare"] = {"servers": ["spare"]}
+        config["vhosts"]["spare.test"] = {"pool": "pool-spare"}
+        path, target = self.linked_config("reload-drop-backend", config)
+        proxy = self.start_proxy("reload-drop-backend", config, path)
+        admin_port = port_of(config["admin"]["address"])
+        wait_until(lambda: metric(admin_port, "imapfront_backend_up", backend="spare") == 1, 5.0, "spare up")
+
+        del config["vhosts"]["spare.test"], config["pools"]["pool-spare"], config["backends"]["spare"]
+        write_text(target, to_yaml(config) + "\n")
+        proxy.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.reloads(proxy, "ok"), 5.0, "config_reload ok")
+        samples = Metrics(admin_port).samples
+        self.assertNotIn(("imapfront_backend_up", (("backend", "spare"),)), samples)
+        self.assertIn(("imapfront_backend_connect_failures_total", (("backend", "spare"),)), samples)
+        kept = next(iter(config["backends"]))
+        self.assertIn(("imapfront_backend_up", (("backend", kept),)), samples)
+
+
 def write_text(path, text):
     with open(path, "w") as f:
         f.write(text)

@@ -132,6 +132,23 @@ TEST_CASE("rendered values follow the counters, gauges and labels", "[admin][met
     CHECK(samples.at("imapfront_backend_connect_failures_total{backend=\"b1\"}") == "5");
 }
 
+TEST_CASE("a backend a reload retired has no up series and keeps its links and failures", "[admin][metrics]") {
+    Metrics metrics;
+    metrics.backend("gone").connections.add(2);
+    metrics.backend("gone").connect_failures.add(3);
+    metrics.backend("gone").retired.set(1);
+    metrics.backend("kept");
+
+    const auto samples = samples_of(metrics.render_prometheus());
+    CHECK(samples.count("imapfront_backend_up{backend=\"gone\"}") == 0);
+    CHECK(samples.at("imapfront_backend_up{backend=\"kept\"}") == "1");
+    CHECK(samples.at("imapfront_backend_connections{backend=\"gone\"}") == "2");
+    CHECK(samples.at("imapfront_backend_connect_failures_total{backend=\"gone\"}") == "3");
+
+    metrics.backend("gone").retired.set(0);
+    CHECK(samples_of(metrics.render_prometheus()).at("imapfront_backend_up{backend=\"gone\"}") == "1");
+}
+
 TEST_CASE("histogram buckets render cumulative and end in +Inf equal to the count", "[admin][metrics]") {
     Metrics metrics;
     metrics.command_latency.observe(0.0002);

@@ -72,6 +72,17 @@ TEST_CASE("a backend renders up only when every part that knows it has it up", "
     CHECK(samples.at("imapfront_backend_up{backend=\"dovecot-b\"}") == "1");
 }
 
+TEST_CASE("a part that retired a backend has no say in whether it is up", "[admin][shared]") {
+    auto shared = SharedMetrics::create(3);
+    shared.slot(1).backend("dovecot-a");
+    BackendMetrics& stale = shared.slot(2).backend("dovecot-a");
+    stale.up.set(0);
+    stale.retired.set(1);
+    CHECK(samples_of(render_prometheus(shared.all())).at("imapfront_backend_up{backend=\"dovecot-a\"}") == "1");
+    shared.slot(1).backend("dovecot-a").retired.set(1);
+    CHECK(samples_of(render_prometheus(shared.all())).count("imapfront_backend_up{backend=\"dovecot-a\"}") == 0);
+}
+
 TEST_CASE("clearing a dead worker's gauges keeps its counters", "[admin][shared]") {
     auto shared = SharedMetrics::create(2);
     Metrics& worker = shared.slot(1);

@@ -277,13 +277,19 @@ TEST_CASE("update keeps, moves, adds and stops probes", "[session][health_checke
         REQUIRE(run_until(loop, [&] { return second.accepted >= 2; }));
         CHECK(first.accepted == first_before);
     }
-    SECTION("a backend leaving the config is no longer checked") {
+    SECTION("a backend leaving the config is no longer checked, and its metrics say so") {
         auto config = one_backend("hc-other", second.port());
         checker.update(config);
         CHECK(checker.probe_count() == 1);
+        CHECK(admin::Metrics::global().backend("hc-moving").retired.value() == 1);
+        CHECK(admin::Metrics::global().backend("hc-other").retired.value() == 0);
         const int first_before = first.accepted;
         REQUIRE(run_until(loop, [&] { return second.accepted >= 2; }));
         CHECK(first.accepted == first_before);
+
+        checker.update(one_backend("hc-moving", first.port()));
+        CHECK(admin::Metrics::global().backend("hc-moving").retired.value() == 0);
+        CHECK(admin::Metrics::global().backend("hc-other").retired.value() == 1);
     }
     SECTION("the state of a kept backend survives the reload") {
         first.mode = FakeBackend::Mode::Silent;

@@ -172,6 +172,20 @@ def run_variant(args, target, variant):
     return fields
 
 
+def settle(backend_root, limit=5.0):
+    """Waits (at most `limit` seconds) until the backend's process tree
+    has been idle for a quarter second: processes of the last run exiting
+    and being reaped would otherwise slow the next target's run."""
+    deadline = time.monotonic() + limit
+    before = procstat.cpu_seconds(backend_root)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = procstat.cpu_seconds(backend_root)
+        if now - before < 0.01:
+            return
+        before = now
+
+
 def machine():
     model = "unknown"
     try:
@@ -262,23 +276,25 @@ def main():
     samples = {}  # (variant, target) -> [fields, ...]
     try:
         target_list, processes = start_targets(args, scratch, size)
+        backend_root = processes[0].pid
         plan = variants(args, size)
         for round_number in range(args.rounds):
             print(f"round {round_number + 1}/{args.rounds}", flush=True)
             for variant in plan:
-                shift = round_number % len(target_list)
-                for target in target_list[shift:] + target_list[:shift]:
-                    if variant[4] and target.name not in variant[4]:
-                        continue
-                    if not target.runs(variant[1], variant[3]):
-                        continue
+                # Rotated among the targets that run this variant, so each
+                # of them takes its turn first: the first one after another
+                # variant meets a backend still reaping that variant's work.
+                taking_part = [t for t in target_list
+                               if (not variant[4] or t.name in variant[4]) and t.runs(variant[1], variant[3])]
+                shift = round_number % len(taking_part) if taking_part else 0
+                for target in taking_part[shift:] + taking_part[:shift]:
+                    settle(backend_root)
                     fields = run_variant(args, target, variant)
                     if fields is not None:
                         samples.setdefault((variant[0], target.name), []).append(fields)
                         print(f"  {variant[0]:18} {target.name:14} "
                               + " ".join(f"{k}={v}" for k, v in fields.items()
                                          if k not in ("scenario", "target", "tls")), flush=True)
-                    time.sleep(0.5)
         write_results(args.output, machine(), versions(), args, size, plan,
                       [t.name for t in target_list], samples)
         print(f"wrote {args.output}", flush=True)

@@ -50,7 +50,8 @@ void* map(int fd, std::size_t bytes) {
 
 }  // namespace
 
-SharedMetrics SharedMetrics::create(std::size_t slots) {
+SharedMetrics SharedMetrics::create(std::size_t workers) {
+    const std::size_t slots = workers + 1;  // the supervisor's first
     // Not close-on-exec: the workers started from this process inherit it.
     const int fd = memfd_create("imapfront-metrics", 0);
     if (fd < 0) throw system_error("memfd_create");
@@ -108,7 +109,9 @@ SharedMetrics::Slot* SharedMetrics::at(std::size_t index) const {
 
 int SharedMetrics::creator_pid() const { return static_cast<const Layout*>(base_)->creator; }
 
-Metrics& SharedMetrics::slot(std::size_t index) { return at(index)->metrics; }
+Metrics& SharedMetrics::supervisor() { return at(0)->metrics; }
+
+Metrics& SharedMetrics::worker(std::size_t index) { return at(index + 1)->metrics; }
 
 std::vector<const Metrics*> SharedMetrics::all() const {
     std::vector<const Metrics*> parts;
@@ -116,10 +119,12 @@ std::vector<const Metrics*> SharedMetrics::all() const {
     return parts;
 }
 
-void SharedMetrics::set_serving(std::size_t index, bool serving) {
-    at(index)->serving.store(serving, std::memory_order_release);
+void SharedMetrics::set_serving(std::size_t worker, bool serving) {
+    at(worker + 1)->serving.store(serving, std::memory_order_release);
 }
 
-bool SharedMetrics::serving(std::size_t index) const { return at(index)->serving.load(std::memory_order_acquire); }
+bool SharedMetrics::serving(std::size_t worker) const {
+    return at(worker + 1)->serving.load(std::memory_order_acquire);
+}
 
 }  // namespace imapfront::admin

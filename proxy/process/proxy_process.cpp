@@ -42,7 +42,7 @@ std::uint64_t first_session_id(const ProcessOptions& options, std::size_t plane)
     return ((worker * options.threads + plane) << 48) + 1;
 }
 
-// A worker counts into its slot of the supervisor's metrics and says there
+// A worker counts into its part of the supervisor's metrics and says there
 // whether it is serving; a process on its own has neither.
 class WorkerSlot {
 public:
@@ -52,8 +52,8 @@ public:
         // The death signal asked for at start only covers a supervisor that
         // dies after the request: one already gone has handed us to another parent.
         if (getppid() != shared_->creator_pid()) throw std::runtime_error("the supervisor is gone");
-        index_ = options.worker->index + 1;
-        binding_.emplace(shared_->slot(index_));
+        index_ = options.worker->index;
+        binding_.emplace(shared_->worker(index_));
     }
     void set_serving(bool serving) {
         if (shared_) shared_->set_serving(index_, serving);

@@ -47,8 +47,8 @@ int run_supervisor(const std::string& config_path, unsigned threads, unsigned wo
     int exit_code = 0;
     try {
         net::EventLoop control;
-        auto shared = admin::SharedMetrics::create(workers + 1);
-        const admin::GlobalMetricsBinding binding(shared.slot(0));
+        auto shared = admin::SharedMetrics::create(workers);
+        const admin::GlobalMetricsBinding binding(shared.supervisor());
         auto drain_timeout = config->limits.drain_timeout;
         bool stopping = false;
 

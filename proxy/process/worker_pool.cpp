@@ -53,8 +53,8 @@ void WorkerPool::exited(std::size_t index, std::int64_t status, int term_signal)
                         {"status", std::to_string(status)},
                         {"signal", std::to_string(term_signal)}});
     // Its sessions and backend links went with it; its counters stay.
-    shared_.slot(index + 1).clear_gauges();
-    shared_.set_serving(index + 1, false);
+    shared_.worker(index).clear_gauges();
+    shared_.set_serving(index, false);
 
     if (stopping_) {
         if (!any_running()) finish();
@@ -118,7 +118,7 @@ bool WorkerPool::any_running() const {
 
 bool WorkerPool::all_serving() const {
     for (std::size_t index = 0; index < workers_.size(); ++index) {
-        if (!shared_.serving(index + 1)) return false;
+        if (!shared_.serving(index)) return false;
     }
     return true;
 }

@@ -11,24 +11,24 @@ using namespace imapfront::admin;
 using testing::samples_of;
 
 TEST_CASE("a worker's counts reach the supervisor through the shared mapping", "[admin][shared]") {
-    auto shared = SharedMetrics::create(3);
+    auto shared = SharedMetrics::create(2);
     const pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
         auto attached = SharedMetrics::attach(dup(shared.fd()));
-        attached.slot(2).connections.add(5);
-        attached.slot(2).backend("dovecot-a").connections.add(2);
-        attached.set_serving(2, true);
+        attached.worker(1).connections.add(5);
+        attached.worker(1).backend("dovecot-a").connections.add(2);
+        attached.set_serving(1, true);
         _exit(attached.creator_pid() == getppid() ? 0 : 1);
     }
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);  // the child saw its parent as the creator
-    CHECK(shared.slot(2).connections.value() == 5);
-    CHECK(shared.slot(2).backend("dovecot-a").connections.value() == 2);
-    CHECK(shared.serving(2));
-    CHECK_FALSE(shared.serving(1));
+    CHECK(shared.worker(1).connections.value() == 5);
+    CHECK(shared.worker(1).backend("dovecot-a").connections.value() == 2);
+    CHECK(shared.serving(1));
+    CHECK_FALSE(shared.serving(0));
 }
 
 TEST_CASE("attach refuses a descriptor that is not a metrics mapping", "[admin][shared]") {
@@ -40,17 +40,17 @@ TEST_CASE("attach refuses a descriptor that is not a metrics mapping", "[admin][
 }
 
 TEST_CASE("the rendering of several parts sums counters and gauges", "[admin][shared]") {
-    auto shared = SharedMetrics::create(3);
-    shared.slot(0).config_reloads(true).add();
-    shared.slot(1).logins(LoginResult::Ok).add(3);
-    shared.slot(2).logins(LoginResult::Ok).add(4);
-    shared.slot(1).active_sessions.add(2);
-    shared.slot(2).active_sessions.add(5);
-    shared.slot(1).command_latency.observe(0.002);
-    shared.slot(2).command_latency.observe(0.002);
-    shared.slot(1).backend("dovecot-a").connections.add(1);
-    shared.slot(2).backend("dovecot-a").connections.add(4);
-    shared.slot(2).backend("dovecot-b").connect_failures.add(6);
+    auto shared = SharedMetrics::create(2);
+    shared.supervisor().config_reloads(true).add();
+    shared.worker(0).logins(LoginResult::Ok).add(3);
+    shared.worker(1).logins(LoginResult::Ok).add(4);
+    shared.worker(0).active_sessions.add(2);
+    shared.worker(1).active_sessions.add(5);
+    shared.worker(0).command_latency.observe(0.002);
+    shared.worker(1).command_latency.observe(0.002);
+    shared.worker(0).backend("dovecot-a").connections.add(1);
+    shared.worker(1).backend("dovecot-a").connections.add(4);
+    shared.worker(1).backend("dovecot-b").connect_failures.add(6);
 
     const auto samples = samples_of(render_prometheus(shared.all()));
     CHECK(samples.at("imapfront_config_reloads_total{result=\"ok\"}") == "1");
@@ -63,29 +63,29 @@ TEST_CASE("the rendering of several parts sums counters and gauges", "[admin][sh
 }
 
 TEST_CASE("a backend renders up only when every part that knows it has it up", "[admin][shared]") {
-    auto shared = SharedMetrics::create(3);
-    shared.slot(1).backend("dovecot-a");
-    shared.slot(2).backend("dovecot-a").up.set(0);
-    shared.slot(1).backend("dovecot-b");
+    auto shared = SharedMetrics::create(2);
+    shared.worker(0).backend("dovecot-a");
+    shared.worker(1).backend("dovecot-a").up.set(0);
+    shared.worker(0).backend("dovecot-b");
     const auto samples = samples_of(render_prometheus(shared.all()));
     CHECK(samples.at("imapfront_backend_up{backend=\"dovecot-a\"}") == "0");
     CHECK(samples.at("imapfront_backend_up{backend=\"dovecot-b\"}") == "1");
 }
 
 TEST_CASE("a part that retired a backend has no say in whether it is up", "[admin][shared]") {
-    auto shared = SharedMetrics::create(3);
-    shared.slot(1).backend("dovecot-a");
-    BackendMetrics& stale = shared.slot(2).backend("dovecot-a");
+    auto shared = SharedMetrics::create(2);
+    shared.worker(0).backend("dovecot-a");
+    BackendMetrics& stale = shared.worker(1).backend("dovecot-a");
     stale.up.set(0);
     stale.retired.set(1);
     CHECK(samples_of(render_prometheus(shared.all())).at("imapfront_backend_up{backend=\"dovecot-a\"}") == "1");
-    shared.slot(1).backend("dovecot-a").retired.set(1);
+    shared.worker(0).backend("dovecot-a").retired.set(1);
     CHECK(samples_of(render_prometheus(shared.all())).count("imapfront_backend_up{backend=\"dovecot-a\"}") == 0);
 }
 
 TEST_CASE("clearing a dead worker's gauges keeps its counters", "[admin][shared]") {
-    auto shared = SharedMetrics::create(2);
-    Metrics& worker = shared.slot(1);
+    auto shared = SharedMetrics::create(1);
+    Metrics& worker = shared.worker(0);
     worker.active_sessions.add(9);
     worker.connections.add(9);
     worker.backend("dovecot-a").connections.add(9);

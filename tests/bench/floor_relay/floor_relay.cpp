@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -62,8 +63,9 @@ struct Direction {
     bool pending() const { return start < end; }
 };
 
-// A client and its backend connection. The epoll data of each socket is this
-// pair plus which side it is (the low bit of the pointer's index below).
+// A client (side 0) and its backend connection (side 1). Each socket's epoll
+// data is the pair's address with the side in its lowest bit, which a
+// Pair's alignment leaves free.
 struct Pair {
     Pair(int client_fd, int backend_fd) : sockets{Descriptor(client_fd), Descriptor(backend_fd)} {}
     Descriptor sockets[2];

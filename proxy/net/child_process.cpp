@@ -29,7 +29,8 @@ void on_exit_cb(uv_process_t* process, std::int64_t exit_status, int term_signal
 
 }  // namespace
 
-ChildProcess::ChildProcess(EventLoop& loop, const std::vector<std::string>& args, int handed_fd, OnExit on_exit) {
+ChildProcess::ChildProcess(EventLoop& loop, const std::string& program, const std::vector<std::string>& args,
+                           int handed_fd, OnExit on_exit) {
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -44,7 +45,7 @@ ChildProcess::ChildProcess(EventLoop& loop, const std::vector<std::string>& args
     stdio[3].data.fd = handed_fd;
 
     uv_process_options_t options{};
-    options.file = argv[0];
+    options.file = program.c_str();
     options.args = argv.data();
     options.exit_cb = on_exit_cb;
     options.stdio = stdio.data();
@@ -56,7 +57,7 @@ ChildProcess::ChildProcess(EventLoop& loop, const std::vector<std::string>& args
     if (const int rc = uv_spawn(loop.raw(), &handle->process, &options); rc != 0) {
         // A failed uv_spawn still initialised the handle: it is closed like any other.
         detail::close_and_delete(reinterpret_cast<uv_handle_t*>(&handle->process));
-        throw std::runtime_error("cannot start " + args.front() + ": " + uv_strerror(rc));
+        throw std::runtime_error("cannot start " + program + ": " + uv_strerror(rc));
     }
     handle_ = handle;
     pid_ = handle->process.pid;

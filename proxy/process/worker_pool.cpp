@@ -38,7 +38,7 @@ void WorkerPool::spawn(std::size_t index) {
     args.push_back("--worker");
     args.push_back(std::to_string(index));
     workers_[index].process = std::make_unique<net::ChildProcess>(
-        loop_, args, shared_.fd(),
+        loop_, net::own_program, args, shared_.fd(),
         [this, index](std::int64_t status, int term_signal) { exited(index, status, term_signal); });
     session::log_event(session::LogLevel::Info, "worker_started",
                        {{"worker", std::to_string(index)}, {"pid", std::to_string(workers_[index].process->pid())}});

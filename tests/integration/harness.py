@@ -478,9 +478,10 @@ def listener_port(config, name):
 class Imapfront:
     """One imapfront process running a config dict."""
 
-    def __init__(self, scratch, config, name="imapfront", args=()):
+    def __init__(self, scratch, config, name="imapfront", args=(), binary=None):
         self.config = config
         self.args = list(args)  # extra command-line arguments (--workers N)
+        self.binary = binary or imapfront_bin()
         self.scratch = scratch
         self.config_path = scratch.write(f"{name}.yaml", to_yaml(config) + "\n")
         self.log = scratch.sub(f"{name}.log")
@@ -495,7 +496,7 @@ class Imapfront:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         with open(self.log, "wb") as stdout, open(self.stderr, "wb") as stderr:
-            self.proc = subprocess.Popen([imapfront_bin(), "--config", self.config_path] + self.args,
+            self.proc = subprocess.Popen([self.binary, "--config", self.config_path] + self.args,
                                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                          env=env, start_new_session=True)
 

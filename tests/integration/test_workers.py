@@ -4,12 +4,13 @@ again, reloads and drains reach every worker, and a worker that cannot start
 stops the whole proxy. Real Dovecot backends, a real imapfront supervisor."""
 
 import os
+import shutil
 import signal
 import socket
 import time
 
-from harness import (HOST, USERS_A, ConnectionClosed, EnvironmentTestCase, Imapfront, requires_proxy,
-                     tagged_status, to_yaml)
+from harness import (HOST, USERS_A, ConnectionClosed, EnvironmentTestCase, Imapfront, imapfront_bin,
+                     requires_proxy, tagged_status, to_yaml)
 from test_operations import (Metrics, add_admin, events_named, fresh_ports, http_get, port_of, wait_until,
                              write_text)
 
@@ -54,9 +55,10 @@ class WorkersTest(EnvironmentTestCase):
         add_admin(config)
         config.setdefault("limits", {})["drain_timeout"] = DRAIN_TIMEOUT
 
-    def start_workers(self, name, config=None, check_exit=True):
+    def start_workers(self, name, config=None, check_exit=True, binary=None):
         config = fresh_ports(self.env.config) if config is None else config
-        proxy = Imapfront(self.env.scratch, config, name, args=["--workers", str(WORKERS), "--threads", "1"])
+        proxy = Imapfront(self.env.scratch, config, name, args=["--workers", str(WORKERS), "--threads", "1"],
+                          binary=binary)
         self.addCleanup(proxy.stop, check=check_exit)
         proxy.start()
         admin = port_of(config["admin"]["address"])
@@ -108,6 +110,19 @@ class WorkersTest(EnvironmentTestCase):
         self.assertEqual(Metrics(admin).get("imapfront_sessions_active"), len(survivors))
         self.logged_in_clients(proxy, count=4)
         self.assertEqual(Metrics(admin).get("imapfront_sessions_active"), len(survivors) + 4)
+
+    @requires_proxy
+    def test_a_worker_started_after_the_program_file_is_gone_runs_the_supervisors_program(self):
+        program = self.env.scratch.sub("imapfront-before-upgrade")
+        shutil.copy2(imapfront_bin(), program)
+        proxy, admin = self.start_workers("upgrade", check_exit=False, binary=program)
+        os.unlink(program)  # what a package upgrade does to the file of a running program
+        os.kill(worker_pids(proxy)["1"], signal.SIGKILL)
+        wait_until(lambda: len(events_named(proxy, "worker_started", worker="1")) == 2, 10.0, "worker 1 again")
+        wait_until(lambda: http_get(admin, "/readyz")[0] == 200, 10.0, "every worker serving again")
+        self.assertEqual(os.readlink(f"/proc/{worker_pids(proxy)['1']}/exe"), program + " (deleted)")
+        self.assertEqual(events_named(proxy, "worker_start_failed"), [])
+        self.logged_in_clients(proxy, count=4)
 
     @requires_proxy
     def test_a_config_change_reaches_every_worker_and_counts_once(self):

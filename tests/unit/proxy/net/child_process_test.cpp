@@ -24,7 +24,7 @@ struct Ended {
 TEST_CASE("a child's exit code reaches the owner", "[net][process]") {
     EventLoop loop;
     Ended ended;
-    ChildProcess child(loop, {"/bin/sh", "-c", "exit 7"}, STDERR_FILENO, [&](std::int64_t status, int signal) {
+    ChildProcess child(loop, "/bin/sh", {"sh", "-c", "exit 7"}, STDERR_FILENO, [&](std::int64_t status, int signal) {
         ended = {true, status, signal};
         loop.stop();
     });
@@ -38,7 +38,7 @@ TEST_CASE("a child's exit code reaches the owner", "[net][process]") {
 TEST_CASE("kill ends a child with that signal", "[net][process]") {
     EventLoop loop;
     Ended ended;
-    ChildProcess child(loop, {"/bin/sleep", "30"}, STDERR_FILENO, [&](std::int64_t status, int signal) {
+    ChildProcess child(loop, "/bin/sleep", {"sleep", "30"}, STDERR_FILENO, [&](std::int64_t status, int signal) {
         ended = {true, status, signal};
         loop.stop();
     });
@@ -49,12 +49,12 @@ TEST_CASE("kill ends a child with that signal", "[net][process]") {
     CHECK(ended.signal == SIGTERM);
 }
 
-TEST_CASE("the handed descriptor is the child's descriptor 3", "[net][process]") {
+TEST_CASE("the child runs the program under the name args[0], the handed descriptor as its 3", "[net][process]") {
     EventLoop loop;
     int pipe_fds[2];
     REQUIRE(pipe(pipe_fds) == 0);
     Ended ended;
-    ChildProcess child(loop, {"/bin/sh", "-c", "echo from-child >&3"}, pipe_fds[1],
+    ChildProcess child(loop, "/bin/sh", {"shown-name", "-c", "echo \"$0\" >&3"}, pipe_fds[1],
                        [&](std::int64_t status, int signal) {
                            ended = {true, status, signal};
                            loop.stop();
@@ -65,12 +65,12 @@ TEST_CASE("the handed descriptor is the child's descriptor 3", "[net][process]")
     const auto got = read(pipe_fds[0], text, sizeof text - 1);
     close(pipe_fds[0]);
     CHECK(ended.status == 0);
-    CHECK(std::string(text, got > 0 ? static_cast<std::size_t>(got) : 0) == "from-child\n");
+    CHECK(std::string(text, got > 0 ? static_cast<std::size_t>(got) : 0) == "shown-name\n");
 }
 
 TEST_CASE("a program that does not exist is refused at once", "[net][process]") {
     EventLoop loop;
-    CHECK_THROWS_WITH(ChildProcess(loop, {"/nonexistent/imapfront"}, STDERR_FILENO, [](std::int64_t, int) {}),
+    CHECK_THROWS_WITH(ChildProcess(loop, "/nonexistent/imapfront", {"imapfront"}, STDERR_FILENO, [](std::int64_t, int) {}),
                       Catch::Contains("cannot start /nonexistent/imapfront"));
 }
 

@@ -1,6 +1,7 @@
 // imapfront command line: `imapfront --config FILE` runs the proxy,
 // `imapfront check FILE` validates a routing YAML file.
 #include "config/config.h"
+#include "proxy/process/cpu_budget.h"
 #include "proxy/process/process_setup.h"
 #include "proxy/process/proxy_process.h"
 #include "proxy/process/supervisor.h"
@@ -12,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -21,7 +21,8 @@ using namespace imapfront;
 
 constexpr std::string_view usage =
     "usage: imapfront --config FILE [--threads N] [--workers M]\n"
-    "           run the proxy: N data-plane threads (default one per core) in each of\n"
+    "           run the proxy: N data-plane threads (default one per CPU it may use:\n"
+    "           its affinity mask, within a cgroup CPU limit) in each of\n"
     "           M worker processes (default 1: no separate workers)\n"
     "       imapfront check FILE        validate a routing YAML file and exit\n";
 
@@ -38,9 +39,11 @@ int check(const std::string& path) {
     return 0;
 }
 
+constexpr unsigned max_threads = 256;
+
 struct RunArguments {
     std::string config_path;
-    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads = std::min(process::usable_cpus(), max_threads);
     unsigned workers = 1;
     std::optional<unsigned> worker;  // set in the processes a supervisor starts
 };
@@ -66,7 +69,7 @@ std::optional<RunArguments> parse_run(const std::vector<std::string>& args) {
             has_config = true;
             continue;
         }
-        if (name == "--threads" && (number = count_in(value, 1, 256))) {
+        if (name == "--threads" && (number = count_in(value, 1, max_threads))) {
             run.threads = *number;
         } else if (name == "--workers" && (number = count_in(value, 1, 64))) {
             run.workers = *number;

@@ -478,10 +478,11 @@ def listener_port(config, name):
 class Imapfront:
     """One imapfront process running a config dict."""
 
-    def __init__(self, scratch, config, name="imapfront", args=(), binary=None):
+    def __init__(self, scratch, config, name="imapfront", args=(), binary=None, preexec=None):
         self.config = config
         self.args = list(args)  # extra command-line arguments (--workers N)
         self.binary = binary or imapfront_bin()
+        self.preexec = preexec  # runs in the child before the program: CPU affinity, a cgroup
         self.scratch = scratch
         self.config_path = scratch.write(f"{name}.yaml", to_yaml(config) + "\n")
         self.log = scratch.sub(f"{name}.log")
@@ -498,7 +499,7 @@ class Imapfront:
         with open(self.log, "wb") as stdout, open(self.stderr, "wb") as stderr:
             self.proc = subprocess.Popen([self.binary, "--config", self.config_path] + self.args,
                                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                         env=env, start_new_session=True)
+                                         env=env, start_new_session=True, preexec_fn=self.preexec)
 
     def start(self):
         self.start_detached()

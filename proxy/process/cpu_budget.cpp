@@ -50,8 +50,9 @@ std::optional<std::string> own_cgroup(std::string_view controller) {
     while (std::getline(lines, line)) {
         // hierarchy-id:controller-list:path
         const auto first = line.find(':');
-        const auto second = line.find(':', first == std::string::npos ? first : first + 1);
-        if (first == std::string::npos || second == std::string::npos) continue;
+        if (first == std::string::npos) continue;
+        const auto second = line.find(':', first + 1);
+        if (second == std::string::npos) continue;
         const std::string_view controllers = std::string_view(line).substr(first + 1, second - first - 1);
         const std::string path = line.substr(second + 1);
         if (controller.empty()) {

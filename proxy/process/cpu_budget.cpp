@@ -1,10 +1,11 @@
 #include "proxy/process/cpu_budget.h"
 
+#include "proxy/session/config_reloader.h"
+
 #include <sched.h>
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,18 +33,10 @@ std::optional<unsigned> cpus_for(long long quota, long long period) {
     return static_cast<unsigned>(std::clamp<long long>(cpus, 1, 4096));
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream file(path);
-    if (!file) return std::nullopt;
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
 // The cgroup path of this process for a v1 controller list containing
 // `controller`, or for v2 when `controller` is empty.
 std::optional<std::string> own_cgroup(std::string_view controller) {
-    const auto text = read_file("/proc/self/cgroup");
+    const auto text = session::read_file("/proc/self/cgroup");
     if (!text) return std::nullopt;
     std::istringstream lines(*text);
     std::string line;
@@ -90,13 +83,14 @@ std::optional<unsigned> cpus_from_cfs(std::string_view quota, std::string_view p
 
 std::optional<unsigned> cgroup_cpu_limit() {
     if (const auto path = own_cgroup("")) {
-        if (const auto cpu_max = read_file("/sys/fs/cgroup" + *path + "/cpu.max")) return cpus_from_cpu_max(*cpu_max);
+        const auto cpu_max = session::read_file("/sys/fs/cgroup" + *path + "/cpu.max");
+        if (cpu_max) return cpus_from_cpu_max(*cpu_max);
     }
     if (const auto path = own_cgroup("cpu")) {
         for (const char* mount : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
             const std::string folder = mount + *path;
-            const auto quota = read_file(folder + "/cpu.cfs_quota_us");
-            const auto period = read_file(folder + "/cpu.cfs_period_us");
+            const auto quota = session::read_file(folder + "/cpu.cfs_quota_us");
+            const auto period = session::read_file(folder + "/cpu.cfs_period_us");
             if (quota && period) return cpus_from_cfs(*quota, *period);
         }
     }

@@ -33,31 +33,24 @@ std::optional<unsigned> cpus_for(long long quota, long long period) {
     return static_cast<unsigned>(std::clamp<long long>(cpus, 1, 4096));
 }
 
-// The cgroup path of this process for a v1 controller list containing
-// `controller`, or for v2 when `controller` is empty.
+// The path of this process's cgroup: in the v2 hierarchy when `controller`
+// is empty, else in the v1 hierarchy whose controller list names it.
 std::optional<std::string> own_cgroup(std::string_view controller) {
     const auto text = session::read_file("/proc/self/cgroup");
     if (!text) return std::nullopt;
+    const std::string wanted = "," + std::string(controller) + ",";
     std::istringstream lines(*text);
     std::string line;
     while (std::getline(lines, line)) {
-        // hierarchy-id:controller-list:path
+        // hierarchy-id:controller-list:path; the v2 line is "0::path".
         const auto first = line.find(':');
         if (first == std::string::npos) continue;
         const auto second = line.find(':', first + 1);
         if (second == std::string::npos) continue;
-        const std::string_view controllers = std::string_view(line).substr(first + 1, second - first - 1);
-        const std::string path = line.substr(second + 1);
-        if (controller.empty()) {
-            if (line.compare(0, first, "0") == 0 && controllers.empty()) return path;
-            continue;
-        }
-        std::string_view rest = controllers;
-        while (!rest.empty()) {
-            const auto comma = rest.find(',');
-            if (rest.substr(0, comma) == controller) return path;
-            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        }
+        const bool found = controller.empty()
+                               ? line.compare(0, second + 1, "0::") == 0
+                               : ("," + line.substr(first + 1, second - first - 1) + ",").find(wanted) != std::string::npos;
+        if (found) return line.substr(second + 1);
     }
     return std::nullopt;
 }

@@ -109,9 +109,9 @@ struct Limits {
     std::size_t max_line = 65536;
     int auth_failures = 3;
     Duration auth_failure_delay{2000};
-    Duration backend_timeout{10000};  // connect + greeting + login of one backend link
+    Duration backend_timeout{10000};          // connect + greeting + login of one backend link
     std::size_t login_attempts_per_ip = 600;  // LOGIN/AUTHENTICATE per client address per minute
-    Duration drain_timeout{30000};    // on SIGTERM: how long sessions get to finish before they are closed
+    Duration drain_timeout{30000};            // on SIGTERM: how long sessions get to finish before they are closed
 };
 
 struct Admin {
@@ -134,9 +134,9 @@ struct Config {
     std::vector<Certificate> certificates;
     std::map<std::string, Backend> backends;
     std::map<std::string, Pool> pools;
-    std::map<std::string, Vhost> vhosts;        // by name
+    std::map<std::string, Vhost> vhosts;         // by name
     std::map<std::string, std::string> aliases;  // alias -> vhost name
-    std::map<std::string, Account> accounts;    // by lower-cased identity
+    std::map<std::string, Account> accounts;     // by lower-cased identity
     std::vector<Profile> profiles;
     std::map<std::string, std::size_t> profile_of;  // lower-cased identity -> index in profiles
     MultiAccount multiaccount;

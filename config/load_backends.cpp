@@ -73,8 +73,8 @@ std::optional<Master> read_master(SchemaReader& reader, const Field& field) {
     }
     master.password = read_master_password(reader, *fields).value_or("");
     reader.set(*fields, "style", master.style, [&](const Field& f) {
-        return reader.choice(f, Choices<MasterStyle>{{"authzid", MasterStyle::Authzid},
-                                                     {"separator", MasterStyle::Separator}});
+        return reader.choice(
+            f, Choices<MasterStyle>{{"authzid", MasterStyle::Authzid}, {"separator", MasterStyle::Separator}});
     });
     if (const Field* separator = fields->find("separator")) {
         const auto text = reader.text(*separator);

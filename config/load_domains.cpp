@@ -27,9 +27,8 @@ struct ResolvedIdentity {
     std::string key;  // identity_key under the canonical vhost name
 };
 
-std::optional<ResolvedIdentity> resolve_identity(SchemaReader& reader, const YAML::Mark& at,
-                                                 const std::string& what, const std::string& identity,
-                                                 const Config& config) {
+std::optional<ResolvedIdentity> resolve_identity(SchemaReader& reader, const YAML::Mark& at, const std::string& what,
+                                                 const std::string& identity, const Config& config) {
     const auto split = identity.rfind('@');
     if (split == std::string::npos || split == 0 || split + 1 == identity.size()) {
         reader.error(at, what + ": expected a full address local@domain, got '" + identity + "'");
@@ -171,8 +170,8 @@ void read_accounts(SchemaReader& reader, const Field& field, Config& config) {
         }
         const auto [earlier, inserted] = config.accounts.emplace(resolved->key, Account{entry.key_text(), *pool});
         if (!inserted) {
-            reader.error(entry.key.Mark(), entry.path + ": account is defined twice (also as '" +
-                                               earlier->second.identity + "')");
+            reader.error(entry.key.Mark(),
+                         entry.path + ": account is defined twice (also as '" + earlier->second.identity + "')");
         }
     }
 }

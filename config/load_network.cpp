@@ -104,8 +104,9 @@ void read_listener(SchemaReader& reader, const Field& item, Config& config) {
     }
     if (listener.proxy_protocol && listener.trusted_networks.empty()) {
         reader.error(fields->find("proxy_protocol")->mark(),
-                     item.path + ": proxy_protocol: true needs trusted_networks (the peers allowed to send "
-                                 "a PROXY header)");
+                     item.path +
+                         ": proxy_protocol: true needs trusted_networks (the peers allowed to send "
+                         "a PROXY header)");
     }
     config.listeners.push_back(std::move(listener));
 }

@@ -16,9 +16,9 @@ void read_multiaccount(SchemaReader& reader, const Field& field, Config& config)
 }
 
 void read_limits(SchemaReader& reader, const Field& field, Config& config) {
-    const auto fields = reader.object(field, {"max_connections", "max_connections_per_ip", "login_timeout",
-                                              "idle_timeout", "max_line", "auth_failures", "auth_failure_delay",
-                                              "backend_timeout", "drain_timeout", "login_attempts_per_ip"});
+    const auto fields = reader.object(
+        field, {"max_connections", "max_connections_per_ip", "login_timeout", "idle_timeout", "max_line",
+                "auth_failures", "auth_failure_delay", "backend_timeout", "drain_timeout", "login_attempts_per_ip"});
     if (!fields) {
         return;
     }

@@ -20,16 +20,23 @@ struct Section {
 
 // Dependency order: every reference points to a section read before it.
 constexpr Section sections[] = {
-    {"backends", read_backends}, {"pools", read_pools},       {"vhosts", read_vhosts},
-    {"accounts", read_accounts}, {"profiles", read_profiles}, {"tls", read_tls},
-    {"listeners", read_listeners}, {"multiaccount", read_multiaccount}, {"limits", read_limits},
-    {"admin", read_admin},       {"log", read_log},
+    {"backends", read_backends},
+    {"pools", read_pools},
+    {"vhosts", read_vhosts},
+    {"accounts", read_accounts},
+    {"profiles", read_profiles},
+    {"tls", read_tls},
+    {"listeners", read_listeners},
+    {"multiaccount", read_multiaccount},
+    {"limits", read_limits},
+    {"admin", read_admin},
+    {"log", read_log},
 };
 
 void read_document(SchemaReader& reader, const YAML::Node& root, Config& config) {
-    const auto fields = reader.object(Field{YAML::Node{}, root, ""},
-                                      {"listeners", "tls", "backends", "pools", "vhosts", "accounts", "profiles",
-                                       "multiaccount", "limits", "admin", "log"});
+    const auto fields =
+        reader.object(Field{YAML::Node{}, root, ""}, {"listeners", "tls", "backends", "pools", "vhosts", "accounts",
+                                                      "profiles", "multiaccount", "limits", "admin", "log"});
     if (!fields) {
         return;
     }

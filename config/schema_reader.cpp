@@ -16,14 +16,10 @@ namespace {
 
 std::string kind_of(const YAML::Node& node) {
     switch (node.Type()) {
-    case YAML::NodeType::Map:
-        return "a map";
-    case YAML::NodeType::Sequence:
-        return "a list";
-    case YAML::NodeType::Scalar:
-        return "a scalar";
-    default:
-        return "nothing";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    default: return "nothing";
     }
 }
 
@@ -112,8 +108,8 @@ std::optional<Fields> SchemaReader::object(const Field& field, std::initializer_
             known = known || entry.key_text() == name;
         }
         if (!known) {
-            error(entry.key.Mark(), "unknown key '" + entry.key_text() + "' in " + where(field.path) +
-                                        "; allowed keys: " + allowed_list);
+            error(entry.key.Mark(),
+                  "unknown key '" + entry.key_text() + "' in " + where(field.path) + "; allowed keys: " + allowed_list);
             continue;
         }
         entries.push_back(std::move(entry));

@@ -47,7 +47,9 @@ using Choices = std::initializer_list<std::pair<std::string_view, E>>;
 class SchemaReader {
 public:
     SchemaReader(std::string file, std::string base_dir, std::vector<ConfigError>& errors)
-        : file_(std::move(file)), base_dir_(std::move(base_dir)), errors_(errors) {}
+        : file_(std::move(file)),
+          base_dir_(std::move(base_dir)),
+          errors_(errors) {}
 
     void error(const YAML::Mark& at, std::string message);
     void error(const Field& at, const std::string& message) { error(at.mark(), at.path + ": " + message); }

@@ -69,8 +69,9 @@ Parsed<std::string> read_password_env(std::string_view spec) {
     constexpr std::string_view prefix = "env:";
     if (spec.substr(0, prefix.size()) != prefix || !is_env_name(spec.substr(prefix.size()))) {
         // The value may be a real password typed inline: never repeat it.
-        return {std::nullopt, "expected \"env:NAME\" naming an environment variable (inline passwords are "
-                              "not accepted; use password_file for a secret file)"};
+        return {std::nullopt,
+                "expected \"env:NAME\" naming an environment variable (inline passwords are "
+                "not accepted; use password_file for a secret file)"};
     }
     const std::string name(spec.substr(prefix.size()));
     const char* value = std::getenv(name.c_str());

@@ -47,8 +47,8 @@ bool is_host_name(std::string_view text) {
             label_length = 0;
             continue;
         }
-        const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                             c == '-' || c == '_';
+        const bool allowed =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
         if (!allowed || ++label_length > 63) {
             return false;
         }
@@ -114,8 +114,8 @@ Parsed<Address> parse_address(std::string_view text, bool allow_port_zero) {
     const auto port = parse_digits(port_text);
     const unsigned long long min_port = allow_port_zero ? 0 : 1;
     if (!port || *port < min_port || *port > 65535) {
-        return {std::nullopt, allow_port_zero ? "expected a port number from 0 to 65535"
-                                              : "expected a port number from 1 to 65535"};
+        return {std::nullopt,
+                allow_port_zero ? "expected a port number from 0 to 65535" : "expected a port number from 1 to 65535"};
     }
     address.port = static_cast<std::uint16_t>(*port);
     return {address, {}};

@@ -49,7 +49,8 @@ struct RunArguments {
 };
 
 std::optional<unsigned> count_in(const std::string& text, unsigned lowest, unsigned highest) {
-    if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.empty() || text.size() > 5 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return std::nullopt;
     }
     const auto value = static_cast<unsigned>(std::stoul(text));
@@ -87,7 +88,8 @@ int run(const RunArguments& arguments) {
     if (arguments.worker) {
         return process::run_proxy({arguments.config_path, arguments.threads, process::WorkerRole{*arguments.worker}});
     }
-    if (arguments.workers > 1) return process::run_supervisor(arguments.config_path, arguments.threads, arguments.workers);
+    if (arguments.workers > 1)
+        return process::run_supervisor(arguments.config_path, arguments.threads, arguments.workers);
     return process::run_proxy({arguments.config_path, arguments.threads, std::nullopt});
 }
 

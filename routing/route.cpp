@@ -40,8 +40,7 @@ Route route_in_vhost(const config::Config& config, const config::Vhost& vhost, s
 }
 
 // The vhost of a bare login name when no VHOST command was given.
-const config::Vhost* implicit_vhost(const config::Config& config, const VhostSources& sources,
-                                    RouteError& error) {
+const config::Vhost* implicit_vhost(const config::Config& config, const VhostSources& sources, RouteError& error) {
     if (!sources.sni.empty()) {
         if (const config::Vhost* vhost = find_vhost(config, sources.sni)) {
             return vhost;
@@ -105,7 +104,8 @@ Route route_login(const config::Config& config, const VhostSources& sources, std
     }
     if (full_address) {
         const config::Vhost* vhost = find_vhost(config, split.domain);
-        return vhost == nullptr ? failed(RouteError::UnknownDomain) : route_in_vhost(config, *vhost, split.local, is_up);
+        return vhost == nullptr ? failed(RouteError::UnknownDomain)
+                                : route_in_vhost(config, *vhost, split.local, is_up);
     }
     RouteError error = RouteError::None;
     const config::Vhost* vhost = implicit_vhost(config, sources, error);

@@ -40,9 +40,9 @@ enum class RouteError {
 
 struct Route {
     RouteError error = RouteError::None;
-    std::string identity;       // "local@vhostname" as the client spelled the local part
-    std::string key;            // identity_key(identity)
-    std::string backend_user;   // what the backend is given (full or local part)
+    std::string identity;      // "local@vhostname" as the client spelled the local part
+    std::string key;           // identity_key(identity)
+    std::string backend_user;  // what the backend is given (full or local part)
     const config::Vhost* vhost = nullptr;
     const config::Pool* pool = nullptr;
     const config::Backend* server = nullptr;
@@ -52,8 +52,8 @@ struct Route {
 // that vhost: a bare name joins it, a full address must be in it. Without one,
 // a full address keeps its own domain, a bare name takes SNI, else the
 // listener default.
-Route route_login(const config::Config& config, const VhostSources& sources,
-                  std::string_view login_name, const IsUp& is_up);
+Route route_login(const config::Config& config, const VhostSources& sources, std::string_view login_name,
+                  const IsUp& is_up);
 
 // Routes an identity written in full (a profile member): account override
 // first, else its domain's vhost pool.

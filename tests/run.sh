@@ -8,7 +8,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs=2
 packages=(build-essential cmake ninja-build pkg-config libuv1-dev libssl-dev libyaml-cpp-dev
           catch2 python3 curl openssl dovecot-imapd clang llvm libclang-rt-14-dev
-          cyrus-common sasl2-bin python3-yaml)
+          cyrus-common sasl2-bin python3-yaml clang-format zlib1g-dev)
 
 log() { printf '\n=== %s\n' "$*"; }
 
@@ -56,6 +56,13 @@ stop_system_dovecot() {
     fi
 }
 
+# The tree follows its .clang-format; a file that does not is named here.
+check_format() {
+    local files
+    mapfile -t files < <(cd "$repo" && git ls-files '*.cpp' '*.h')
+    (cd "$repo" && clang-format --dry-run --Werror "${files[@]}")
+}
+
 build_and_test() {
     local dir="$1"; shift
     log "configure ${dir#"$repo"/} $*"
@@ -82,6 +89,7 @@ step() {
 step "packages" install_missing_packages
 step "cyrus imapd" unpack_cyrus_imapd
 stop_system_dovecot
+step "clang-format" check_format
 step "build + ctest" build_and_test "$repo/build"
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     step "asan build + ctest" build_and_test "$repo/build-asan" -DIMAPFRONT_SANITIZE=ON

@@ -11,7 +11,9 @@ namespace imapfront::admin {
 class AdminServer::Connection final : public net::StreamHandler {
 public:
     Connection(AdminServer& server, std::unique_ptr<net::Stream> stream)
-        : server_(server), stream_(std::move(stream)), timeout_(server.loop_) {}
+        : server_(server),
+          stream_(std::move(stream)),
+          timeout_(server.loop_) {}
 
     void start() {
         stream_->set_handler(this);

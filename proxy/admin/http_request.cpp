@@ -89,8 +89,8 @@ HttpRequestParser::Status HttpRequestParser::parse_request_line(std::string_view
         if (!is_vchar(c)) return fail("invalid character in the target");
     }
     constexpr std::string_view prefix = "HTTP/1.";
-    if (version.size() != prefix.size() + 1 || version.substr(0, prefix.size()) != prefix ||
-        version.back() < '0' || version.back() > '9') {
+    if (version.size() != prefix.size() + 1 || version.substr(0, prefix.size()) != prefix || version.back() < '0' ||
+        version.back() > '9') {
         return fail("unsupported HTTP version");
     }
     request_.method = method;

@@ -13,9 +13,9 @@
 namespace imapfront::admin {
 
 struct HttpRequest {
-    std::string method;   // e.g. "GET"; case-sensitive as HTTP says
-    std::string target;   // origin-form, e.g. "/metrics?x=1"
-    int minor_version = 1;  // HTTP/1.<minor>
+    std::string method;                                        // e.g. "GET"; case-sensitive as HTTP says
+    std::string target;                                        // origin-form, e.g. "/metrics?x=1"
+    int minor_version = 1;                                     // HTTP/1.<minor>
     std::vector<std::pair<std::string, std::string>> headers;  // names as sent, values trimmed
 
     std::string_view path() const;  // target without its query

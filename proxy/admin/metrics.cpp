@@ -179,7 +179,8 @@ std::string render_prometheus(std::span<const Metrics* const> parts) {
     header(out, "imapfront_sessions_active", "gauge", "Client sessions open now.");
     sample(out, "imapfront_sessions_active", {}, std::to_string(active));
     header(out, "imapfront_connections_total", "counter", "Client connections accepted.");
-    sample(out, "imapfront_connections_total", {}, total(parts, [](const Metrics& m) { return m.connections.value(); }));
+    sample(out, "imapfront_connections_total", {},
+           total(parts, [](const Metrics& m) { return m.connections.value(); }));
     header(out, "imapfront_connections_refused_total", "counter", "Client connections refused by limits or shutdown.");
     sample(out, "imapfront_connections_refused_total", {},
            total(parts, [](const Metrics& m) { return m.connections_refused.value(); }));

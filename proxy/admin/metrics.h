@@ -57,9 +57,9 @@ enum class MultiResult { Ok, Rejected, Unavailable, Bad };
 constexpr std::size_t multi_result_count = 4;
 
 struct BackendMetrics {
-    Gauge up;                   // 1 healthy, 0 down
-    Gauge connections;          // open links to it
-    Counter connect_failures;   // failed connects/logins (passive health)
+    Gauge up;                  // 1 healthy, 0 down
+    Gauge connections;         // open links to it
+    Counter connect_failures;  // failed connects/logins (passive health)
     // 1 once a reload dropped it from the config: nothing checks its health
     // any more, so it has no `up` series; links still open to it count on.
     Gauge retired;

@@ -89,10 +89,16 @@ SharedMetrics SharedMetrics::attach(int fd) {
 }
 
 SharedMetrics::SharedMetrics(int fd, void* base, std::size_t bytes, std::size_t slots)
-    : fd_(fd), base_(base), bytes_(bytes), slots_(slots) {}
+    : fd_(fd),
+      base_(base),
+      bytes_(bytes),
+      slots_(slots) {}
 
 SharedMetrics::SharedMetrics(SharedMetrics&& other) noexcept
-    : fd_(other.fd_), base_(other.base_), bytes_(other.bytes_), slots_(other.slots_) {
+    : fd_(other.fd_),
+      base_(other.base_),
+      bytes_(other.bytes_),
+      slots_(other.slots_) {
     other.fd_ = -1;
     other.base_ = nullptr;
 }

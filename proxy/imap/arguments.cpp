@@ -52,9 +52,7 @@ private:
         return true;
     }
 
-    bool at_line_end() const {
-        return rest_.empty() || rest_.front() == '\r' || rest_.front() == '\n';
-    }
+    bool at_line_end() const { return rest_.empty() || rest_.front() == '\r' || rest_.front() == '\n'; }
 
     // CRLF, or a bare LF as the framer accepts it.
     bool take_line_end() {
@@ -76,9 +74,8 @@ private:
     }
 
     const char* read_atom(std::string& value) {
-        const auto end = std::find_if_not(rest_.begin(), rest_.end(), [](char c) {
-            return is_astring_char(static_cast<unsigned char>(c));
-        });
+        const auto end = std::find_if_not(rest_.begin(), rest_.end(),
+                                          [](char c) { return is_astring_char(static_cast<unsigned char>(c)); });
         const auto length = static_cast<std::size_t>(end - rest_.begin());
         if (length == 0) {
             return "invalid character in argument";
@@ -167,14 +164,11 @@ std::string quoted(std::string_view value) {
 
 }  // namespace
 
-ParsedArguments parse_astrings(std::string_view wire) {
-    return AstringReader(wire).read_all();
-}
+ParsedArguments parse_astrings(std::string_view wire) { return AstringReader(wire).read_all(); }
 
 bool is_atom(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return is_astring_char(static_cast<unsigned char>(c));
-    });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return is_astring_char(static_cast<unsigned char>(c)); });
 }
 
 void encode_astring(EncodedCommand& out, std::string_view value, bool literal_plus) {
@@ -194,8 +188,8 @@ void encode_astring(EncodedCommand& out, std::string_view value, bool literal_pl
     }
 }
 
-EncodedCommand encode_command(std::string_view tag, std::string_view name,
-                              const std::vector<std::string>& args, bool literal_plus) {
+EncodedCommand encode_command(std::string_view tag, std::string_view name, const std::vector<std::string>& args,
+                              bool literal_plus) {
     EncodedCommand out;
     out.emplace_back(tag);
     out.back().push_back(' ');

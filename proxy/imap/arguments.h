@@ -35,8 +35,8 @@ using EncodedCommand = std::vector<std::string>;
 void encode_astring(EncodedCommand& out, std::string_view value, bool literal_plus);
 
 // "tag NAME arg1 arg2\r\n", arguments encoded with encode_astring().
-EncodedCommand encode_command(std::string_view tag, std::string_view name,
-                              const std::vector<std::string>& args, bool literal_plus);
+EncodedCommand encode_command(std::string_view tag, std::string_view name, const std::vector<std::string>& args,
+                              bool literal_plus);
 
 // Quotes `value` for a response (LISTA member, ID values): atom when it is
 // one, else a quoted string. Returns nullopt when only a literal could carry it.

@@ -12,9 +12,8 @@ namespace {
 constexpr std::string_view multiaccount = "MULTIACCOUNT";
 
 bool equals_ci(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return to_upper_ascii(x) == to_upper_ascii(y);
-           });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return to_upper_ascii(x) == to_upper_ascii(y); });
 }
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
@@ -45,7 +44,7 @@ bool dropped(std::string_view capability) {
 struct LineParts {
     std::string_view before;  // up to and including "CAPABILITY "
     std::string_view list;
-    std::string_view after;   // "]" and text, or the line ending
+    std::string_view after;  // "]" and text, or the line ending
 };
 
 std::string_view line_ending(std::string_view line) {
@@ -59,8 +58,8 @@ std::string_view line_ending(std::string_view line) {
 }
 
 bool is_status(std::string_view word) {
-    return equals_ci(word, "OK") || equals_ci(word, "NO") || equals_ci(word, "BAD") ||
-           equals_ci(word, "BYE") || equals_ci(word, "PREAUTH");
+    return equals_ci(word, "OK") || equals_ci(word, "NO") || equals_ci(word, "BAD") || equals_ci(word, "BYE") ||
+           equals_ci(word, "PREAUTH");
 }
 
 std::optional<LineParts> split_capability_line(std::string_view line) {
@@ -77,10 +76,8 @@ std::optional<LineParts> split_capability_line(std::string_view line) {
     // "* CAPABILITY list"
     if (body.substr(0, first_space) == "*" && starts_with_ci(after_tag, keyword) &&
         (after_tag.size() == keyword.size() || after_tag[keyword.size()] == ' ')) {
-        const std::size_t list_start =
-            std::min(body.size(), first_space + 1 + keyword.size() + 1);
-        return LineParts{line.substr(0, list_start), body.substr(list_start),
-                         ending};
+        const std::size_t list_start = std::min(body.size(), first_space + 1 + keyword.size() + 1);
+        return LineParts{line.substr(0, list_start), body.substr(list_start), ending};
     }
 
     // "tag OK [CAPABILITY list] text"
@@ -102,8 +99,7 @@ std::optional<LineParts> split_capability_line(std::string_view line) {
     }
     const std::size_t code_offset = first_space + 1 + second_space + 1;
     const std::size_t list_start = std::min(close, keyword.size() + 2);
-    return LineParts{line.substr(0, code_offset + list_start),
-                     code.substr(list_start, close - list_start),
+    return LineParts{line.substr(0, code_offset + list_start), code.substr(list_start, close - list_start),
                      line.substr(code_offset + close)};
 }
 
@@ -145,8 +141,7 @@ std::optional<std::string> extract_capability_list(std::string_view line) {
 
 bool has_capability(std::string_view list, std::string_view capability) {
     const auto words = split_words(list);
-    return std::any_of(words.begin(), words.end(),
-                       [&](std::string_view word) { return equals_ci(word, capability); });
+    return std::any_of(words.begin(), words.end(), [&](std::string_view word) { return equals_ci(word, capability); });
 }
 
 }  // namespace imapfront::imap

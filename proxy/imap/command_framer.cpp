@@ -18,35 +18,24 @@ bool is_idle_done(std::string_view line) {
     }
     constexpr std::string_view done = "DONE";
     return line.size() == done.size() &&
-           std::equal(line.begin(), line.end(), done.begin(),
-                      [](char a, char b) { return to_upper_ascii(a) == b; });
+           std::equal(line.begin(), line.end(), done.begin(), [](char a, char b) { return to_upper_ascii(a) == b; });
 }
 
 }  // namespace
 
 CommandFramer::CommandFramer(Limits limits) : limits_(limits) {}
 
-std::string_view CommandFramer::tag() const {
-    return tag_;
-}
+std::string_view CommandFramer::tag() const { return tag_; }
 
-std::string_view CommandFramer::name() const {
-    return name_;
-}
+std::string_view CommandFramer::name() const { return name_; }
 
-void CommandFramer::set_limits(Limits limits) {
-    limits_ = limits;
-}
+void CommandFramer::set_limits(Limits limits) { limits_ = limits; }
 
 // Takes effect at the start of the next command line: a continuation answer
 // replaces a command, never a line inside one.
-void CommandFramer::expect_raw_line() {
-    raw_line_expected_ = true;
-}
+void CommandFramer::expect_raw_line() { raw_line_expected_ = true; }
 
-bool CommandFramer::in_literal() const {
-    return in_literal_;
-}
+bool CommandFramer::in_literal() const { return in_literal_; }
 
 CommandEvent CommandFramer::next(std::string_view input) {
     line_buffer_.release();
@@ -83,8 +72,7 @@ CommandEvent CommandFramer::next_literal_chunk(std::string_view input) {
     if (literal_left_ > 0 && input.empty()) {
         return event;
     }
-    const auto chunk = static_cast<std::size_t>(
-        std::min<std::uint64_t>(literal_left_, input.size()));
+    const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(literal_left_, input.size()));
     literal_left_ -= chunk;
     event.kind = CommandEvent::Kind::LiteralData;
     event.consumed = chunk;
@@ -146,17 +134,10 @@ void CommandFramer::dispatch(unsigned char c) {
         bad_command_ = true;
     }
     switch (part_) {
-    case Part::Tag:
-        feed_tag(c);
-        break;
-    case Part::Name:
-        feed_name(c);
-        break;
-    case Part::Arguments:
-        feed_arguments(c);
-        break;
-    case Part::Raw:
-        break;
+    case Part::Tag: feed_tag(c); break;
+    case Part::Name: feed_name(c); break;
+    case Part::Arguments: feed_arguments(c); break;
+    case Part::Raw: break;
     }
 }
 
@@ -195,11 +176,8 @@ void CommandFramer::feed_arguments(unsigned char c) {
             quote_ = Quote::None;
         }
         return;
-    case Quote::Escape:
-        quote_ = Quote::Open;
-        return;
-    case Quote::None:
-        break;
+    case Quote::Escape: quote_ = Quote::Open; return;
+    case Quote::None: break;
     }
     if (c == '"') {
         quote_ = Quote::Open;
@@ -236,8 +214,7 @@ CommandEvent CommandFramer::finish_line(std::string_view line, std::size_t consu
     std::optional<LiteralSpec> literal;
     FramerError error = FramerError::None;
     if (literal_tail_.announced()) {
-        literal = LiteralSpec{literal_tail_.size(), !literal_tail_.non_synchronizing(),
-                              literal_tail_.binary()};
+        literal = LiteralSpec{literal_tail_.size(), !literal_tail_.non_synchronizing(), literal_tail_.binary()};
         if (literal_tail_.too_large()) {
             error = FramerError::LiteralTooLarge;
         } else if (!literal_tail_.well_formed()) {
@@ -274,8 +251,7 @@ CommandEvent CommandFramer::finish_line(std::string_view line, std::size_t consu
 
 // The command ends here. Its line is handed back so the caller can account
 // for every byte, but a bad tag is forgotten so that nobody echoes it.
-CommandEvent CommandFramer::line_error(FramerError error, std::string_view line,
-                                       std::size_t consumed,
+CommandEvent CommandFramer::line_error(FramerError error, std::string_view line, std::size_t consumed,
                                        const std::optional<LiteralSpec>& literal) {
     if (error == FramerError::BadTag) {
         tag_.clear();

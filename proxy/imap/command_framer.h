@@ -48,9 +48,9 @@ struct CommandEvent {
     std::string_view data;     // Line: whole line with CRLF; LiteralData: a chunk;
                                // Error: the refused line (empty for LineTooLong)
     LineKind line_kind = LineKind::Command;
-    bool first_line = false;        // Line: first line of a command (tag()/name() now valid)
-    bool command_complete = false;  // Line: no literal follows, the command ends here
-    bool literal_complete = false;  // LiteralData: last chunk of the literal
+    bool first_line = false;             // Line: first line of a command (tag()/name() now valid)
+    bool command_complete = false;       // Line: no literal follows, the command ends here
+    bool literal_complete = false;       // LiteralData: last chunk of the literal
     std::optional<LiteralSpec> literal;  // Line: literal announced at its end
     FramerError error = FramerError::None;
     bool fatal = false;  // Error: the connection must be closed after answering

@@ -8,10 +8,10 @@
 namespace imapfront::imap {
 
 struct Limits {
-    std::size_t max_line = 65536;                    // a client command line, literals excluded
+    std::size_t max_line = 65536;  // a client command line, literals excluded
     std::size_t max_tag = 64;
-    std::uint64_t max_literal = 256ull * 1024 * 1024;  // one literal after login (APPEND)
-    std::size_t max_response_line = 16u * 1024 * 1024; // a backend line, literals excluded
+    std::uint64_t max_literal = 256ull * 1024 * 1024;   // one literal after login (APPEND)
+    std::size_t max_response_line = 16u * 1024 * 1024;  // a backend line, literals excluded
 };
 
 // Before login the client can only log in: keep everything small.

@@ -6,9 +6,7 @@
 
 namespace imapfront::imap {
 
-void LiteralTail::reset() {
-    *this = LiteralTail{};
-}
+void LiteralTail::reset() { *this = LiteralTail{}; }
 
 void LiteralTail::open() {
     state_ = State::Open;

@@ -21,17 +21,11 @@ bool is_status_word(std::string_view word) {
 
 ResponseFramer::ResponseFramer(Limits limits) : limits_(limits) {}
 
-ResponseType ResponseFramer::type() const {
-    return type_;
-}
+ResponseType ResponseFramer::type() const { return type_; }
 
-std::string_view ResponseFramer::tag() const {
-    return tag_;
-}
+std::string_view ResponseFramer::tag() const { return tag_; }
 
-std::string_view ResponseFramer::status() const {
-    return is_status_ ? std::string_view(word_) : std::string_view();
-}
+std::string_view ResponseFramer::status() const { return is_status_ ? std::string_view(word_) : std::string_view(); }
 
 ResponseEvent ResponseFramer::next(std::string_view input) {
     line_buffer_.release();
@@ -67,8 +61,7 @@ ResponseEvent ResponseFramer::next_literal_chunk(std::string_view input) {
     if (literal_left_ > 0 && input.empty()) {
         return event;
     }
-    const auto chunk = static_cast<std::size_t>(
-        std::min<std::uint64_t>(literal_left_, input.size()));
+    const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(literal_left_, input.size()));
     literal_left_ -= chunk;
     event.kind = ResponseEvent::Kind::LiteralData;
     event.consumed = chunk;
@@ -133,9 +126,7 @@ void ResponseFramer::dispatch(unsigned char c) {
             tag_.push_back(static_cast<char>(c));
         }
         return;
-    case Part::Star:
-        part_ = c == ' ' ? Part::Word : Part::Text;
-        return;
+    case Part::Star: part_ = c == ' ' ? Part::Word : Part::Text; return;
     case Part::Tag:
         if (c == ' ') {
             part_ = Part::Word;
@@ -154,15 +145,11 @@ void ResponseFramer::dispatch(unsigned char c) {
         }
         feed_text(c);
         return;
-    case Part::Text:
-        feed_text(c);
-        return;
+    case Part::Text: feed_text(c); return;
     }
 }
 
-void ResponseFramer::end_word() {
-    is_status_ = is_status_word(word_);
-}
+void ResponseFramer::end_word() { is_status_ = is_status_word(word_); }
 
 // Quoted strings are followed so that a "{5}" inside one is not taken for a
 // literal; brackets so that a status line's literal is recognised only inside
@@ -176,11 +163,8 @@ void ResponseFramer::feed_text(unsigned char c) {
             quote_ = Quote::None;
         }
         return;
-    case Quote::Escape:
-        quote_ = Quote::Open;
-        return;
-    case Quote::None:
-        break;
+    case Quote::Escape: quote_ = Quote::Open; return;
+    case Quote::None: break;
     }
     if (c == '"') {
         quote_ = Quote::Open;
@@ -208,8 +192,7 @@ ResponseEvent ResponseFramer::finish_line(std::string_view line, std::size_t con
 
     // A continuation request is free text (often base64); a status line's
     // text outside its response code is free text too.
-    const bool may_announce = type_ != ResponseType::Continuation &&
-                              (!is_status_ || open_brackets_ > 0) &&
+    const bool may_announce = type_ != ResponseType::Continuation && (!is_status_ || open_brackets_ > 0) &&
                               literal_tail_.announced() && !literal_tail_.non_synchronizing();
     if (may_announce && literal_tail_.too_large()) {
         return fatal(consumed);

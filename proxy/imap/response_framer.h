@@ -25,9 +25,9 @@ struct ResponseEvent {
     Kind kind = Kind::NeedMore;
     std::size_t consumed = 0;
     std::string_view data;
-    bool first_line = false;         // Line: first line of a response (type()/tag() valid)
-    bool response_complete = false;  // Line: no literal follows
-    bool literal_complete = false;   // LiteralData: last chunk of the literal
+    bool first_line = false;               // Line: first line of a response (type()/tag() valid)
+    bool response_complete = false;        // Line: no literal follows
+    bool literal_complete = false;         // LiteralData: last chunk of the literal
     std::optional<std::uint64_t> literal;  // Line: literal size announced at its end
 };
 
@@ -64,7 +64,7 @@ private:
     // Response state.
     ResponseType type_ = ResponseType::Untagged;
     std::string tag_;
-    std::string word_;     // second word of the first line, upper-cased
+    std::string word_;  // second word of the first line, upper-cased
     bool is_status_ = false;
     unsigned open_brackets_ = 0;
     bool at_response_start_ = true;

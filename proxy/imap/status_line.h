@@ -7,10 +7,11 @@
 namespace imapfront::imap {
 
 struct StatusLine {
-    std::string_view tag;     // "*", "+" or the tag
-    std::string_view status;  // OK, NO, BAD, BYE, PREAUTH as sent (compare case-insensitively); else the word after the tag
-    std::string_view code;    // inside [...] after the status, brackets excluded; empty if none
-    std::string_view text;    // the rest, CRLF excluded (with the [code] when present)
+    std::string_view tag;  // "*", "+" or the tag
+    std::string_view
+        status;  // OK, NO, BAD, BYE, PREAUTH as sent (compare case-insensitively); else the word after the tag
+    std::string_view code;  // inside [...] after the status, brackets excluded; empty if none
+    std::string_view text;  // the rest, CRLF excluded (with the [code] when present)
 };
 
 // `line` may end with CRLF or LF, or with neither.

@@ -69,7 +69,9 @@ ChildProcess::~ChildProcess() {
 }
 
 // libuv stops the handle when the process has exited, before its callback runs.
-bool ChildProcess::running() const { return uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_->process)) != 0; }
+bool ChildProcess::running() const {
+    return uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_->process)) != 0;
+}
 
 void ChildProcess::kill(int signum) {
     if (running()) uv_process_kill(&handle_->process, signum);

@@ -10,17 +10,13 @@ namespace imapfront::net {
 
 namespace detail {
 
-void delete_box_on_close(uv_handle_t* handle) {
-    delete static_cast<HandleBox*>(handle->data);
-}
+void delete_box_on_close(uv_handle_t* handle) { delete static_cast<HandleBox*>(handle->data); }
 
 void close_and_delete(uv_handle_t* handle) {
     if (!uv_is_closing(handle)) uv_close(handle, delete_box_on_close);
 }
 
-LoopState& loop_state(uv_loop_t* loop) {
-    return *static_cast<LoopState*>(loop->data);
-}
+LoopState& loop_state(uv_loop_t* loop) { return *static_cast<LoopState*>(loop->data); }
 
 namespace {
 
@@ -184,7 +180,9 @@ void Timer::start(std::chrono::milliseconds after, std::function<void()> fn) {
     uv_timer_start(&handle_->timer, on_timer_cb, static_cast<std::uint64_t>(after.count()), 0);
 }
 
-bool Timer::pending() const { return handle_ && uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_->timer)) != 0; }
+bool Timer::pending() const {
+    return handle_ && uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_->timer)) != 0;
+}
 
 void Timer::stop() {
     if (!handle_) return;

@@ -58,9 +58,7 @@ bool matches_so_far(std::string_view input, std::string_view expected) {
     return input.substr(0, n) == expected.substr(0, n);
 }
 
-std::uint8_t byte_at(std::string_view input, std::size_t index) {
-    return static_cast<std::uint8_t>(input[index]);
-}
+std::uint8_t byte_at(std::string_view input, std::size_t index) { return static_cast<std::uint8_t>(input[index]); }
 
 std::uint16_t big_endian16(std::string_view input, std::size_t index) {
     return static_cast<std::uint16_t>(byte_at(input, index) << 8 | byte_at(input, index + 1));
@@ -71,8 +69,7 @@ std::optional<IpBytes> parse_ip(std::string_view text, int family) {
     IpBytes ip;
     ip.family = family;
     ip.size = family == AF_INET ? 4 : 16;
-    if (text.find('\0') != std::string_view::npos ||
-        inet_pton(family, terminated.c_str(), ip.bytes.data()) != 1) {
+    if (text.find('\0') != std::string_view::npos || inet_pton(family, terminated.c_str(), ip.bytes.data()) != 1) {
         return std::nullopt;
     }
     return ip;
@@ -146,8 +143,7 @@ ProxyParse parse_v1_line(std::string_view line, std::size_t consumed) {
     const auto source = parse_ip(fields[1], family);
     const auto destination = parse_ip(fields[2], family);
     if (!source || !destination) {
-        return invalid(std::string("PROXY v1: invalid ") +
-                       (family == AF_INET ? "IPv4" : "IPv6") + " address");
+        return invalid(std::string("PROXY v1: invalid ") + (family == AF_INET ? "IPv4" : "IPv6") + " address");
     }
     const auto source_port = parse_port(fields[3]);
     const auto destination_port = parse_port(fields[4]);
@@ -254,8 +250,7 @@ IpBytes mapped_to_ipv6(const IpBytes& v4) {
 
 std::optional<IpBytes> unmapped_ipv4(const IpBytes& v6) {
     constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (v6.family != AF_INET6 ||
-        std::memcmp(v6.bytes.data(), kMappedPrefix.data(), kMappedPrefix.size()) != 0) {
+    if (v6.family != AF_INET6 || std::memcmp(v6.bytes.data(), kMappedPrefix.data(), kMappedPrefix.size()) != 0) {
         return std::nullopt;
     }
     IpBytes v4;
@@ -338,8 +333,7 @@ ProxyParse parse_proxy_header(std::string_view input) {
 }
 
 std::optional<std::string> build_proxy_v2(const std::string& source_ip, std::uint16_t source_port,
-                                          const std::string& destination_ip,
-                                          std::uint16_t destination_port) {
+                                          const std::string& destination_ip, std::uint16_t destination_port) {
     auto source = parse_any_ip(source_ip);
     auto destination = parse_any_ip(destination_ip);
     if (!source || !destination) {

@@ -64,8 +64,8 @@ public:
     virtual void start_tls_server(std::shared_ptr<TlsServerContext> context, std::string_view received = {}) = 0;
     // Client side: sends the ClientHello; verifies the peer's certificate for `server_name`.
     virtual void start_tls_client(std::shared_ptr<TlsClientContext> context, const std::string& server_name) = 0;
-    virtual bool tls_active() const = 0;     // handshake complete
-    virtual std::string sni() const = 0;     // server side: SNI name the client sent, lower-cased
+    virtual bool tls_active() const = 0;  // handshake complete
+    virtual std::string sni() const = 0;  // server side: SNI name the client sent, lower-cased
 
     // Flushes pending writes, then closes; on_closed follows.
     virtual void close() = 0;

@@ -81,7 +81,8 @@ void try_next_address(const std::shared_ptr<State>& state) {
         detail::close_and_delete(reinterpret_cast<uv_handle_t*>(&box->tcp));
         state->last_error = "connect " + target + ": " + uv_strerror(rc);
     }
-    finish(*state, nullptr, state->last_error.empty() ? "resolve " + state->host + ": no usable address" : state->last_error);
+    finish(*state, nullptr,
+           state->last_error.empty() ? "resolve " + state->host + ": no usable address" : state->last_error);
 }
 
 void on_connected(uv_connect_t* request, int status) {
@@ -165,7 +166,8 @@ TcpConnect::TcpConnect(EventLoop& loop, const std::string& host, std::uint16_t p
     delete resolve;
     // The callback never runs inside the constructor; report on the next turn.
     const std::string error = "resolve " + host + ": " + uv_strerror(rc);
-    defer_while_alive(state_, [error](const std::shared_ptr<detail::ConnectState>& state) { finish(*state, nullptr, error); });
+    defer_while_alive(state_,
+                      [error](const std::shared_ptr<detail::ConnectState>& state) { finish(*state, nullptr, error); });
 }
 
 TcpConnect::~TcpConnect() {

@@ -115,7 +115,8 @@ void TcpStream::send(std::string_view bytes, std::string* owned) {
 std::size_t TcpStream::write_now(std::string_view bytes) {
     // Only with nothing queued may bytes go ahead of the queue: order is kept.
     if (!box_ || bytes.empty() || uv_stream_get_write_queue_size(raw_stream()) != 0) return 0;
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(std::min<std::size_t>(bytes.size(), UINT_MAX)));
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()),
+                               static_cast<unsigned>(std::min<std::size_t>(bytes.size(), UINT_MAX)));
     const int written = uv_try_write(raw_stream(), &buf, 1);
     return written > 0 ? static_cast<std::size_t>(written) : 0;
 }

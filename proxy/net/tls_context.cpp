@@ -60,7 +60,8 @@ std::vector<std::string> dns_names(X509* cert) {
         X509_NAME* subject = X509_get_subject_name(cert);
         const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
         if (index >= 0) {
-            names.push_back(detail::lower_ascii(asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)))));
+            names.push_back(
+                detail::lower_ascii(asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)))));
         }
     }
     return names;
@@ -120,7 +121,8 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const std::vector<Cer
     for (const auto& files : certificates) impl->certificates.push_back(load_certificate(files));
     SSL_CTX* first = impl->default_ctx();
     // The SSL_CTX_set_tlsext_servername_* macros hide C casts; call what they expand to.
-    SSL_CTX_callback_ctrl(first, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, reinterpret_cast<void (*)()>(choose_certificate_by_sni));
+    SSL_CTX_callback_ctrl(first, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                          reinterpret_cast<void (*)()>(choose_certificate_by_sni));
     SSL_CTX_ctrl(first, SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, impl.get());
     return std::shared_ptr<TlsServerContext>(new TlsServerContext(std::move(impl)));
 }

@@ -14,8 +14,8 @@ namespace imapfront::net {
 
 struct TlsServerContext::Impl {
     struct Certificate {
-        SSL_CTX* ctx = nullptr;           // owns this certificate and key
-        std::vector<std::string> names;   // lower-cased DNS names from SAN, else CN
+        SSL_CTX* ctx = nullptr;          // owns this certificate and key
+        std::vector<std::string> names;  // lower-cased DNS names from SAN, else CN
     };
 
     std::vector<Certificate> certificates;  // the first is the default

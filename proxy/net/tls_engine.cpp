@@ -42,12 +42,10 @@ struct TlsEngineBio {
 
     static long ctrl(BIO* bio, int command, long, void*) {
         switch (command) {
-        case BIO_CTRL_FLUSH:
-            return 1;
+        case BIO_CTRL_FLUSH: return 1;
         case BIO_CTRL_PENDING:
             return static_cast<long>(std::min<std::size_t>(engine_of(bio).ciphertext_waiting(), LONG_MAX));
-        default:
-            return 0;
+        default: return 0;
         }
     }
 };
@@ -123,7 +121,8 @@ std::unique_ptr<TlsEngine> TlsEngine::server(std::shared_ptr<TlsServerContext> c
     return engine;
 }
 
-std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsClientContext> context, const std::string& server_name) {
+std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsClientContext> context,
+                                             const std::string& server_name) {
     SSL* ssl = new_ssl(context->impl().ctx);
     std::unique_ptr<TlsEngine> engine(new TlsEngine(std::move(context), ssl));
     SSL_set_connect_state(ssl);
@@ -234,9 +233,7 @@ void TlsEngine::flush_plaintext() {
     }
 }
 
-std::string_view TlsEngine::output() const {
-    return std::string_view(output_).substr(output_offset_);
-}
+std::string_view TlsEngine::output() const { return std::string_view(output_).substr(output_offset_); }
 
 void TlsEngine::consume_output(std::size_t bytes) {
     output_offset_ = std::min(output_.size(), output_offset_ + bytes);
@@ -255,9 +252,7 @@ std::string TlsEngine::take_output() {
 
 bool TlsEngine::has_input() const { return !failed() && (ciphertext_waiting() > 0 || SSL_pending(ssl_) > 0); }
 
-std::size_t TlsEngine::buffered_bytes() const {
-    return held_plaintext_.size() + output_.size() - output_offset_;
-}
+std::size_t TlsEngine::buffered_bytes() const { return held_plaintext_.size() + output_.size() - output_offset_; }
 
 void TlsEngine::close_notify() {
     if (closing_ || failed() || !established_) return;
@@ -276,7 +271,9 @@ std::string TlsEngine::peer_common_name() const {
     X509* cert = SSL_get0_peer_certificate(ssl_);
     if (!cert) return {};
     std::array<char, 256> name{};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name.data(), static_cast<int>(name.size())) < 0) return {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name.data(),
+                                  static_cast<int>(name.size())) < 0)
+        return {};
     return name.data();
 }
 

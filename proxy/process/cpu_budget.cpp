@@ -14,7 +14,8 @@ namespace imapfront::process {
 namespace {
 
 std::string_view trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\n')) text.remove_prefix(1);
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\n'))
+        text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n')) text.remove_suffix(1);
     return text;
 }
@@ -47,9 +48,9 @@ std::optional<std::string> own_cgroup(std::string_view controller) {
         if (first == std::string::npos) continue;
         const auto second = line.find(':', first + 1);
         if (second == std::string::npos) continue;
-        const bool found = controller.empty()
-                               ? line.compare(0, second + 1, "0::") == 0
-                               : ("," + line.substr(first + 1, second - first - 1) + ",").find(wanted) != std::string::npos;
+        const bool found = controller.empty() ? line.compare(0, second + 1, "0::") == 0
+                                              : ("," + line.substr(first + 1, second - first - 1) + ",").find(wanted) !=
+                                                    std::string::npos;
         if (found) return line.substr(second + 1);
     }
     return std::nullopt;

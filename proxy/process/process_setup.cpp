@@ -46,9 +46,9 @@ std::unique_ptr<admin::AdminServer> open_admin_endpoint(net::EventLoop& loop, co
                                                         std::function<std::string()> metrics_text) {
     const auto& address = config.admin.address;
     if (!address) return nullptr;
-    auto server = std::make_unique<admin::AdminServer>(loop, address->host, address->port, std::move(not_ready_reason),
-                                                       admin::AdminServer::default_read_timeout,
-                                                       std::move(metrics_text));
+    auto server =
+        std::make_unique<admin::AdminServer>(loop, address->host, address->port, std::move(not_ready_reason),
+                                             admin::AdminServer::default_read_timeout, std::move(metrics_text));
     session::log_event(session::LogLevel::Info, "admin_listening",
                        {{"address", address->host + ":" + std::to_string(server->port())}});
     return server;

@@ -32,8 +32,11 @@ BackendLink::BackendLink(net::EventLoop& loop, BackendLinkOwner& owner, LinkTarg
       identity_(std::move(target.identity)),
       backend_(target.backend),
       timeout_(loop),
-      setup_(std::make_unique<Setup>(Setup{std::move(target.tls), target.timeout, std::move(target.proxy_header),
-                                           BackendLogin(std::move(target.plan)), {}})) {
+      setup_(std::make_unique<Setup>(Setup{std::move(target.tls),
+                                           target.timeout,
+                                           std::move(target.proxy_header),
+                                           BackendLogin(std::move(target.plan)),
+                                           {}})) {
     admin::Metrics::global().backend(backend_->name).connections.add(1);
 }
 
@@ -47,9 +50,10 @@ void BackendLink::start() {
         fail({FailureKind::Connect, "backend did not complete login in time", {}});
     });
     const auto& address = backend_->address;
-    connect_ = std::make_unique<net::TcpConnect>(
-        loop_, address.host, address.port,
-        [this](std::unique_ptr<net::Stream> stream, std::string error) { on_connected(std::move(stream), std::move(error)); });
+    connect_ = std::make_unique<net::TcpConnect>(loop_, address.host, address.port,
+                                                 [this](std::unique_ptr<net::Stream> stream, std::string error) {
+                                                     on_connected(std::move(stream), std::move(error));
+                                                 });
 }
 
 void BackendLink::on_connected(std::unique_ptr<net::Stream> stream, std::string error) {
@@ -156,7 +160,8 @@ void BackendLink::fail(Failure failure) {
 
 void BackendLink::on_closed(std::string_view reason) {
     const bool tls_phase = phase_ == Phase::Handshake;
-    fail({tls_phase ? FailureKind::Tls : FailureKind::Connect, "backend connection closed: " + std::string(reason), {}});
+    fail(
+        {tls_phase ? FailureKind::Tls : FailureKind::Connect, "backend connection closed: " + std::string(reason), {}});
 }
 
 void BackendLink::on_drained() { owner_.on_link_drained(*this); }

@@ -41,7 +41,7 @@ struct LinkTarget {
     std::shared_ptr<net::TlsClientContext> tls;  // null when the backend is plain
     LoginPlan plan;
     std::chrono::milliseconds timeout{10000};  // connect + TLS + login
-    std::string proxy_header;  // PROXY v2 header sent before anything else; empty: none
+    std::string proxy_header;                  // PROXY v2 header sent before anything else; empty: none
 };
 
 class BackendLink final : private net::StreamHandler {

@@ -137,8 +137,7 @@ LoginStep BackendLogin::on_line(std::string_view line) {
             step.capabilities = capabilities_;
             return step;
         }
-    case State::Done:
-        return {};
+    case State::Done: return {};
     }
 
     // AuthContinue, LoginPiece and Authenticate: the login's tagged result.
@@ -182,10 +181,9 @@ LoginStep BackendLogin::authenticate() {
     if (imap::has_capability(capabilities_, "AUTH=PLAIN")) {
         const std::string tag = next_tag();
         if (imap::has_capability(capabilities_, "SASL-IR")) {
-            return send(State::Authenticate, tag + " AUTHENTICATE PLAIN " +
-                                                 imap::base64_encode(imap::encode_sasl_plain(
-                                                     {c.authzid, c.authcid, c.password})) +
-                                                 "\r\n");
+            return send(State::Authenticate,
+                        tag + " AUTHENTICATE PLAIN " +
+                            imap::base64_encode(imap::encode_sasl_plain({c.authzid, c.authcid, c.password})) + "\r\n");
         }
         return send(State::AuthContinue, tag + " AUTHENTICATE PLAIN\r\n");
     }

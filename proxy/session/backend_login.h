@@ -34,9 +34,9 @@ struct LoginPlan {
 struct LoginStep {
     enum class Kind { Wait, Send, StartTls, Done, Failed };
     Kind kind = Kind::Wait;
-    std::string bytes;        // Send: bytes to write
+    std::string bytes;         // Send: bytes to write
     std::string capabilities;  // Done: the backend's capability list after login
-    Failure failure;          // Failed
+    Failure failure;           // Failed
 };
 
 class BackendLogin {
@@ -49,7 +49,17 @@ public:
     LoginStep on_tls_ready();
 
 private:
-    enum class State { Greeting, StartTls, Capability, Id, AuthContinue, LoginPiece, Authenticate, PostCapability, Done };
+    enum class State {
+        Greeting,
+        StartTls,
+        Capability,
+        Id,
+        AuthContinue,
+        LoginPiece,
+        Authenticate,
+        PostCapability,
+        Done
+    };
 
     LoginStep after_greeting();
     LoginStep next_after_capability();

@@ -2,8 +2,8 @@
 
 #include "proxy/admin/metrics.h"
 #include "proxy/imap/capabilities.h"
-#include "proxy/net/proxy_protocol.h"
 #include "proxy/imap/status_line.h"
+#include "proxy/net/proxy_protocol.h"
 #include "proxy/session/log.h"
 
 #include <algorithm>
@@ -63,7 +63,8 @@ ClientSession::~ClientSession() {
 }
 
 void ClientSession::start() {
-    login_timer_.start(config_.limits.login_timeout, [this] { close_with("* BYE Login timeout, closing connection\r\n"); });
+    login_timer_.start(config_.limits.login_timeout,
+                       [this] { close_with("* BYE Login timeout, closing connection\r\n"); });
     if (listener_.proxy_protocol) {
         enter(State::ProxyHeader);
         return;
@@ -297,7 +298,8 @@ void ClientSession::on_command_line(const imap::CommandEvent& event, std::string
             collecting_ = false;
             InFlight command{std::string(tag), std::string(name), {}, std::chrono::steady_clock::now()};
             if (name == "ID" || name == "ENABLE") {
-                command.arguments = std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())));
+                command.arguments =
+                    std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())));
             }
             in_flight_.push_back(std::move(command));
             to_backend_.append(event.data);
@@ -403,7 +405,8 @@ LinkTarget ClientSession::link_target(const routing::Route& route, LoginCredenti
     return target;
 }
 
-void ClientSession::log(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
+void ClientSession::log(std::string_view event,
+                        std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
     if (!log_enabled(LogLevel::Info)) return;
     std::vector<LogField> fields{{"session", id_}, {"client", client_address_.ip}, {"state", state_name(state_)}};
     if (!vhost_name_.empty()) fields.emplace_back("vhost", vhost_name_);

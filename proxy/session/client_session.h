@@ -93,7 +93,7 @@ private:
 
     struct SaslExchange {
         std::string tag;
-        std::string mechanism;  // PLAIN or LOGIN
+        std::string mechanism;   // PLAIN or LOGIN
         std::string login_user;  // LOGIN mechanism: the user name once given
     };
 
@@ -188,7 +188,7 @@ private:
     bool client_spoke_ = false;  // any byte received since the greeting
 
     imap::CommandFramer framer_;
-    std::string held_;  // client bytes received while not accepting commands
+    std::string held_;         // client bytes received while not accepting commands
     bool collecting_ = false;  // the current command is being collected for local handling
     LocalCommand collected_;
     bool forwarding_ = false;  // the current command is being relayed to the backend
@@ -203,8 +203,8 @@ private:
     std::string login_tag_;
     std::string identity_;
     std::string vhost_name_;
-    std::string client_id_args_;           // the client's last ID arguments, replayed on new links
-    std::vector<std::string> enabled_;     // ENABLE arguments the backend accepted, replayed on new links
+    std::string client_id_args_;        // the client's last ID arguments, replayed on new links
+    std::vector<std::string> enabled_;  // ENABLE arguments the backend accepted, replayed on new links
 
     std::vector<std::unique_ptr<BackendLink>> links_;  // at most multiaccount.max_links
     BackendLink* active_ = nullptr;
@@ -213,8 +213,8 @@ private:
     unsigned internal_counter_ = 0;
     std::unique_ptr<Switch> switch_;
     bool mailbox_selected_ = false;
-    bool swallowing_ = false;            // dropping an internal command's response
-    std::string to_client_;  // relayed response bytes of the current backend read
+    bool swallowing_ = false;  // dropping an internal command's response
+    std::string to_client_;    // relayed response bytes of the current backend read
     bool backend_said_bye_ = false;
 
     net::Timer login_timer_;

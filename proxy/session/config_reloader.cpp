@@ -27,7 +27,10 @@ std::optional<std::string> read_file(const std::string& path) {
 
 ConfigReloader::ConfigReloader(net::EventLoop& loop, std::string path, std::string loaded_text, Apply apply,
                                ReloadRole role)
-    : path_(std::move(path)), loaded_text_(std::move(loaded_text)), role_(role), apply_(std::move(apply)),
+    : path_(std::move(path)),
+      loaded_text_(std::move(loaded_text)),
+      role_(role),
+      apply_(std::move(apply)),
       settle_(loop) {
     if (role_ == ReloadRole::Follower) return;
     const std::string folder = std::filesystem::path(path_).parent_path().string();

@@ -2,8 +2,8 @@
 
 #include "proxy/admin/metrics.h"
 #include "proxy/net/event_loop.h"
-#include "proxy/net/tcp.h"
 #include "proxy/net/proxy_protocol.h"
+#include "proxy/net/tcp.h"
 #include "proxy/net/tls_context.h"
 #include "proxy/session/log.h"
 
@@ -129,18 +129,19 @@ private:
         deadline_.start(settings_.timeout, [this] {
             finish(false, "no greeting within " + std::to_string(settings_.timeout.count()) + "ms");
         });
-        connect_ = std::make_unique<net::TcpConnect>(
-            loop_, backend_.address.host, backend_.address.port,
-            [this](std::unique_ptr<net::Stream> stream, std::string error) {
-                if (!stream) {
-                    finish(false, "connect: " + error);
-                    return;
-                }
-                stream_ = std::move(stream);
-                stream_->set_handler(this);
-                if (settings_.proxy_header) stream_->write(net::build_proxy_v2_local());
-                if (tls_) stream_->start_tls_client(tls_, backend_.server_name);
-            });
+        connect_ = std::make_unique<net::TcpConnect>(loop_, backend_.address.host, backend_.address.port,
+                                                     [this](std::unique_ptr<net::Stream> stream, std::string error) {
+                                                         if (!stream) {
+                                                             finish(false, "connect: " + error);
+                                                             return;
+                                                         }
+                                                         stream_ = std::move(stream);
+                                                         stream_->set_handler(this);
+                                                         if (settings_.proxy_header)
+                                                             stream_->write(net::build_proxy_v2_local());
+                                                         if (tls_)
+                                                             stream_->start_tls_client(tls_, backend_.server_name);
+                                                     });
     }
 
     // Ends the running check: reports it, closes the connection (after the
@@ -195,7 +196,8 @@ private:
 
 HealthChecker::HealthChecker(net::EventLoop& loop, std::shared_ptr<routing::HealthTable> health,
                              const std::shared_ptr<const config::Config>& config)
-    : loop_(loop), health_(std::move(health)) {
+    : loop_(loop),
+      health_(std::move(health)) {
     update(config);
 }
 

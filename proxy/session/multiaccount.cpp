@@ -117,13 +117,14 @@ void ClientSession::switch_to_target() {
         return;
     }
     const config::Master& master = *route.pool->master;
-    LinkTarget target =
-        link_target(route, master.style == config::MasterStyle::Authzid
-                               ? LoginCredentials{route.backend_user, master.user, master.password}
-                               : LoginCredentials{{}, route.backend_user + master.separator + master.user, master.password});
+    LinkTarget target = link_target(
+        route, master.style == config::MasterStyle::Authzid
+                   ? LoginCredentials{route.backend_user, master.user, master.password}
+                   : LoginCredentials{{}, route.backend_user + master.separator + master.user, master.password});
     target.identity = switch_->identity;
     make_room_for_link();
-    links_.push_back(std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
+    links_.push_back(
+        std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
     switch_->target = links_.back().get();
     switch_->target->start();
     schedule_keepalive();
@@ -158,7 +159,8 @@ void ClientSession::switch_replays_done() {
     const std::string tag = switch_->tag;
     switch_.reset();
     // Most recently used last: make_room_for_link() evicts from the front.
-    const auto it = std::find_if(links_.begin(), links_.end(), [&](const auto& owned) { return owned.get() == target; });
+    const auto it =
+        std::find_if(links_.begin(), links_.end(), [&](const auto& owned) { return owned.get() == target; });
     std::rotate(it, it + 1, links_.end());
     active_ = target;
     swallowing_ = false;
@@ -185,8 +187,8 @@ void ClientSession::switch_failed(std::string answer) {
 void ClientSession::make_room_for_link() {
     const std::size_t max_links = std::max<std::size_t>(config_.multiaccount.max_links, 2);
     while (links_.size() >= max_links) {
-        const auto victim = std::find_if(links_.begin(), links_.end(),
-                                         [&](const auto& link) { return link.get() != active_; });
+        const auto victim =
+            std::find_if(links_.begin(), links_.end(), [&](const auto& link) { return link.get() != active_; });
         if (victim == links_.end()) return;
         BackendLink* link = victim->get();
         link->logout();

@@ -58,9 +58,9 @@ void ClientSession::handle_preauth(const LocalCommand& command) {
 }
 
 void ClientSession::cmd_capability(const LocalCommand& command) {
-    const std::string caps =
-        active_ && state_ != State::NotAuthenticated ? imap::rewrite_capability_list(active_->capabilities())
-                                                     : preauth_capabilities();
+    const std::string caps = active_ && state_ != State::NotAuthenticated
+                                 ? imap::rewrite_capability_list(active_->capabilities())
+                                 : preauth_capabilities();
     write_client("* CAPABILITY " + caps + "\r\n" + command.tag + " OK CAPABILITY completed\r\n");
 }
 
@@ -111,7 +111,8 @@ void ClientSession::cmd_vhost(const LocalCommand& command) {
     }
     case routing::VhostCheck::Unknown: write_client(command.tag + " NO Unknown virtual host\r\n"); return;
     case routing::VhostCheck::Maintenance:
-        write_client(command.tag + " NO [UNAVAILABLE] " + routing::find_vhost(config_, name)->maintenance_text + "\r\n");
+        write_client(command.tag + " NO [UNAVAILABLE] " + routing::find_vhost(config_, name)->maintenance_text +
+                     "\r\n");
         return;
     case routing::VhostCheck::Unavailable:
         write_client(command.tag + " NO [UNAVAILABLE] Virtual host has no server available\r\n");
@@ -251,7 +252,8 @@ void ClientSession::begin_login(const std::string& tag, const std::string& user,
     identity_ = route.identity;
     vhost_name_ = route.vhost ? route.vhost->name : std::string{};
     enter(State::LoggingIn);
-    links_.push_back(std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
+    links_.push_back(
+        std::make_unique<BackendLink>(host_.loop(), static_cast<BackendLinkOwner&>(*this), std::move(target)));
     active_ = links_.back().get();
     active_->start();
 }

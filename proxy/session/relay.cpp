@@ -155,8 +155,8 @@ void ClientSession::run_waiting_command() {
 }
 
 void ClientSession::command_finished(std::string_view tag, std::string_view status) {
-    const auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
-                                 [&](const InFlight& command) { return command.tag == tag; });
+    const auto it =
+        std::find_if(in_flight_.begin(), in_flight_.end(), [&](const InFlight& command) { return command.tag == tag; });
     if (it == in_flight_.end()) return;
     const bool ok = iequals(status, "OK");
     const std::string& name = it->name;
@@ -244,7 +244,8 @@ void ClientSession::schedule_keepalive() {
 }
 
 void ClientSession::restart_idle_timer() {
-    idle_timer_.start(config_.limits.idle_timeout, [this] { close_with("* BYE Idle timeout, closing connection\r\n"); });
+    idle_timer_.start(config_.limits.idle_timeout,
+                      [this] { close_with("* BYE Idle timeout, closing connection\r\n"); });
 }
 
 }  // namespace imapfront::session

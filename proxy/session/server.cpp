@@ -12,7 +12,8 @@ namespace imapfront::session {
 class RejectedConnection final : public net::StreamHandler {
 public:
     RejectedConnection(std::unique_ptr<net::Stream> stream, std::function<void(RejectedConnection*)> done)
-        : stream_(std::move(stream)), done_(std::move(done)) {
+        : stream_(std::move(stream)),
+          done_(std::move(done)) {
         stream_->set_handler(this);
     }
     ~RejectedConnection() override { stream_->set_handler(nullptr); }
@@ -94,8 +95,8 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
         return;
     }
     metrics.connections.add();
-    auto session = std::make_unique<ClientSession>(*this, snapshot, *listener, std::move(stream), peer,
-                                                   next_session_id_++);
+    auto session =
+        std::make_unique<ClientSession>(*this, snapshot, *listener, std::move(stream), peer, next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     admitted_.emplace(raw, Admitted{ip, per_address});
@@ -103,9 +104,8 @@ void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> str
 }
 
 void Server::reject(std::unique_ptr<net::Stream> stream, std::string bye_line) {
-    auto rejected = std::make_unique<RejectedConnection>(std::move(stream), [this](RejectedConnection* done) {
-        loop_.defer([this, done] { rejected_.erase(done); });
-    });
+    auto rejected = std::make_unique<RejectedConnection>(
+        std::move(stream), [this](RejectedConnection* done) { loop_.defer([this, done] { rejected_.erase(done); }); });
     RejectedConnection* raw = rejected.get();
     rejected_.emplace(raw, std::move(rejected));
     raw->send(std::move(bye_line));

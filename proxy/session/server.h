@@ -24,8 +24,9 @@ class Server final : public SessionHost {
 public:
     // `limits` is shared by the servers of every loop; session ids start at
     // `first_session_id` so they stay unique across loops.
-    Server(net::EventLoop& loop, std::shared_ptr<CurrentSnapshot> snapshot, std::shared_ptr<routing::HealthTable> health,
-           std::shared_ptr<AddressLimits> limits, std::uint64_t first_session_id = 1);
+    Server(net::EventLoop& loop, std::shared_ptr<CurrentSnapshot> snapshot,
+           std::shared_ptr<routing::HealthTable> health, std::shared_ptr<AddressLimits> limits,
+           std::uint64_t first_session_id = 1);
     ~Server() override;
 
     // Opens every listener of the snapshot. Throws std::runtime_error when one cannot bind.
@@ -47,7 +48,7 @@ private:
     void forget(ClientSession* session);
 
     net::EventLoop& loop_;
-    std::shared_ptr<CurrentSnapshot> current_;  // new sessions take it; open ones keep theirs
+    std::shared_ptr<CurrentSnapshot> current_;   // new sessions take it; open ones keep theirs
     std::shared_ptr<const Snapshot> listening_;  // the snapshot the listeners were opened from
     std::shared_ptr<routing::HealthTable> health_;
     std::vector<std::unique_ptr<net::TcpListener>> listeners_;

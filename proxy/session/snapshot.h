@@ -14,7 +14,7 @@ namespace imapfront::session {
 
 struct Snapshot {
     std::shared_ptr<const config::Config> config;
-    std::shared_ptr<net::TlsServerContext> server_tls;  // null when no certificates
+    std::shared_ptr<net::TlsServerContext> server_tls;                          // null when no certificates
     std::map<std::string, std::shared_ptr<net::TlsClientContext>> backend_tls;  // by backend name
 
     std::shared_ptr<net::TlsClientContext> tls_for(const config::Backend& backend) const;

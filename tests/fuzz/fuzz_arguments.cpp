@@ -24,8 +24,7 @@ std::string frame_arguments(const EncodedCommand& pieces) {
         std::string_view rest = piece;
         while (!rest.empty()) {
             const auto event = framer.next(rest);
-            FUZZ_CHECK(event.kind == CommandEvent::Kind::Line ||
-                       event.kind == CommandEvent::Kind::LiteralData);
+            FUZZ_CHECK(event.kind == CommandEvent::Kind::Line || event.kind == CommandEvent::Kind::LiteralData);
             command.append(event.data);
             rest.remove_prefix(event.consumed);
         }

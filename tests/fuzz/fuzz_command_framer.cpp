@@ -44,13 +44,11 @@ Outcome run(const std::vector<std::string_view>& chunks, Limits limits) {
                 continue;
             }
             FUZZ_CHECK(!in_literal);
-            std::string description = std::to_string(static_cast<int>(event.kind)) + " " +
-                                      std::to_string(static_cast<int>(event.error)) + " " +
-                                      std::to_string(static_cast<int>(event.line_kind)) + " " +
-                                      (event.command_complete ? "c " : "") +
-                                      (event.literal ? std::to_string(event.literal->size) : "") +
-                                      " " + std::string(framer.tag()) + " " +
-                                      std::string(framer.name()) + " " + std::string(event.data);
+            std::string description =
+                std::to_string(static_cast<int>(event.kind)) + " " + std::to_string(static_cast<int>(event.error)) +
+                " " + std::to_string(static_cast<int>(event.line_kind)) + " " + (event.command_complete ? "c " : "") +
+                (event.literal ? std::to_string(event.literal->size) : "") + " " + std::string(framer.tag()) + " " +
+                std::string(framer.name()) + " " + std::string(event.data);
             out.events.push_back(std::move(description));
             if (event.kind == CommandEvent::Kind::Error && event.fatal) {
                 out.fatal = true;

@@ -48,7 +48,8 @@ void check_request(const HttpRequest& request) {
 }
 
 void check_answer(const HttpRequestParser& parser) {
-    const AdminRoutes routes{[] { return std::optional<std::string>("draining"); }, [] { return std::string("m 1\n"); }};
+    const AdminRoutes routes{[] { return std::optional<std::string>("draining"); },
+                             [] { return std::string("m 1\n"); }};
     const HttpResponse response = route_admin_request(parser, routes);
     FUZZ_CHECK(reason_phrase(response.status) != "Unknown");
     const std::string wire = serialize(response);

@@ -17,9 +17,8 @@ using Status = ProxyParse::Status;
 namespace {
 
 bool same_addresses(const ProxyAddresses& a, const ProxyAddresses& b) {
-    return a.source_ip == b.source_ip && a.source_port == b.source_port &&
-           a.destination_ip == b.destination_ip && a.destination_port == b.destination_port &&
-           a.local == b.local;
+    return a.source_ip == b.source_ip && a.source_port == b.source_port && a.destination_ip == b.destination_ip &&
+           a.destination_port == b.destination_port && a.local == b.local;
 }
 
 void check_prefix(std::string_view input, const ProxyParse& whole, std::size_t cut) {
@@ -38,8 +37,8 @@ void check_prefix(std::string_view input, const ProxyParse& whole, std::size_t c
 }
 
 void check_round_trip(const ProxyAddresses& addresses) {
-    const auto header = build_proxy_v2(addresses.source_ip, addresses.source_port,
-                                       addresses.destination_ip, addresses.destination_port);
+    const auto header = build_proxy_v2(addresses.source_ip, addresses.source_port, addresses.destination_ip,
+                                       addresses.destination_port);
     FUZZ_CHECK(header.has_value());
     const ProxyParse again = parse_proxy_header(*header);
     FUZZ_CHECK(again.status == Status::Done);
@@ -75,12 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_round_trip(whole.addresses);
         }
         break;
-    case Status::Invalid:
-        FUZZ_CHECK(!whole.error.empty());
-        break;
-    case Status::NeedMore:
-        FUZZ_CHECK(input.size() < 16 + 65535);
-        break;
+    case Status::Invalid: FUZZ_CHECK(!whole.error.empty()); break;
+    case Status::NeedMore: FUZZ_CHECK(input.size() < 16 + 65535); break;
     }
     check_prefix(input, whole, cut);
     check_networks(input);

@@ -49,11 +49,10 @@ Outcome run(const std::vector<std::string_view>& chunks, Limits limits) {
                 out.failed = true;
                 return out;
             }
-            out.events.push_back(std::to_string(static_cast<int>(framer.type())) + " " +
-                                 (event.response_complete ? "c " : "") +
-                                 (event.literal ? std::to_string(*event.literal) : "") + " " +
-                                 std::string(framer.tag()) + " " + std::string(framer.status()) +
-                                 " " + std::string(event.data));
+            out.events.push_back(
+                std::to_string(static_cast<int>(framer.type())) + " " + (event.response_complete ? "c " : "") +
+                (event.literal ? std::to_string(*event.literal) : "") + " " + std::string(framer.tag()) + " " +
+                std::string(framer.status()) + " " + std::string(event.data));
         }
     }
     return out;

@@ -6,10 +6,10 @@
 //
 // usage: imapfront_floor_relay LISTEN_PORT BACKEND_PORT   (both on 127.0.0.1)
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -166,8 +166,8 @@ private:
     static bool flush(Pair& pair, int side) {
         Direction& out = pair.towards[side];
         while (out.pending()) {
-            ssize_t wrote = ::send(pair.sockets[side].get(), out.bytes.data() + out.start, out.end - out.start,
-                                   MSG_NOSIGNAL);
+            ssize_t wrote =
+                ::send(pair.sockets[side].get(), out.bytes.data() + out.start, out.end - out.start, MSG_NOSIGNAL);
             if (wrote < 0) return errno == EAGAIN || errno == EINTR;
             out.start += static_cast<std::size_t>(wrote);
         }

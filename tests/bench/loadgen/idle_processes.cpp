@@ -73,8 +73,8 @@ std::array<int, 2> make_pipe() {
     return ends;
 }
 
-[[noreturn]] void run_child(const Options& share, pid_t parent, std::array<int, 2> report,
-                            std::array<int, 2> release, const std::vector<Child>& siblings) {
+[[noreturn]] void run_child(const Options& share, pid_t parent, std::array<int, 2> report, std::array<int, 2> release,
+                            const std::vector<Child>& siblings) {
     // A copy of a sibling's release pipe kept here would hold that sibling
     // past its release.
     for (const Child& sibling : siblings) {
@@ -207,7 +207,8 @@ bool print_summary(const Options& options, const std::vector<Child>& children) {
     std::string last_error;
     for (const Child& child : children) {
         if (!child.ready) {
-            last_error = child.failure.empty() ? "a load generator process did not report" : failure_reason(child.failure);
+            last_error =
+                child.failure.empty() ? "a load generator process did not report" : failure_reason(child.failure);
             continue;
         }
         idling += static_cast<int>(number_field(child.result, "idling"));

@@ -54,22 +54,38 @@ Options parse_options(int argc, char** argv) {
             usage("missing value for " + name);
         }
         std::string value = argv[++i];
-        if (name == "--scenario") options.scenario = value;
-        else if (name == "--target") options.target = value;
-        else if (name == "--host") options.host = value;
-        else if (name == "--port") options.port = static_cast<std::uint16_t>(to_int(value));
-        else if (name == "--user") options.user = value;
-        else if (name == "--password") options.password = value;
-        else if (name == "--other-user") options.other_user = value;
-        else if (name == "--users") options.users = to_int(value);
-        else if (name == "--count") options.count = to_int(value);
-        else if (name == "--sessions") options.sessions = to_int(value);
-        else if (name == "--concurrency") options.concurrency = to_int(value);
-        else if (name == "--duration") options.duration = to_double(value);
-        else if (name == "--hold") options.hold = to_double(value);
-        else if (name == "--processes") options.processes = to_int(value);
-        else if (name == "--command") options.command = value;
-        else usage("unknown option " + name);
+        if (name == "--scenario")
+            options.scenario = value;
+        else if (name == "--target")
+            options.target = value;
+        else if (name == "--host")
+            options.host = value;
+        else if (name == "--port")
+            options.port = static_cast<std::uint16_t>(to_int(value));
+        else if (name == "--user")
+            options.user = value;
+        else if (name == "--password")
+            options.password = value;
+        else if (name == "--other-user")
+            options.other_user = value;
+        else if (name == "--users")
+            options.users = to_int(value);
+        else if (name == "--count")
+            options.count = to_int(value);
+        else if (name == "--sessions")
+            options.sessions = to_int(value);
+        else if (name == "--concurrency")
+            options.concurrency = to_int(value);
+        else if (name == "--duration")
+            options.duration = to_double(value);
+        else if (name == "--hold")
+            options.hold = to_double(value);
+        else if (name == "--processes")
+            options.processes = to_int(value);
+        else if (name == "--command")
+            options.command = value;
+        else
+            usage("unknown option " + name);
     }
     if (options.scenario.empty() || options.port == 0) {
         usage("--scenario and --port are required");

@@ -28,7 +28,8 @@ constexpr auto kStallLimit = std::chrono::seconds(60);
 }  // namespace
 
 void wait_for_stdin_close(double hold_seconds) {
-    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hold_seconds));
+    auto deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hold_seconds));
     char buffer[256];
     while (Clock::now() < deadline) {
         pollfd input{STDIN_FILENO, POLLIN, 0};
@@ -89,9 +90,8 @@ int hold_idle_sessions(const Options& options) {
     };
     auto start = Clock::now();
     launch_more();
-    loop.run_until(
-        [&] { return idling + failed >= options.sessions || Clock::now() - last_progress > kStallLimit; },
-        start + kSetupLimit);
+    loop.run_until([&] { return idling + failed >= options.sessions || Clock::now() - last_progress > kStallLimit; },
+                   start + kSetupLimit);
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (idling + failed < options.sessions && last_error.empty()) {
         last_error = "setup stalled";
@@ -102,8 +102,8 @@ int hold_idle_sessions(const Options& options) {
     // errors: every session asked for that is not idling, the stalled ones included.
     char fields[400];
     std::snprintf(fields, sizeof fields, "sessions=%d idling=%d errors=%d setup_seconds=%.2f%s%s", options.sessions,
-                  idling, options.sessions - idling, seconds, last_error.empty() ? "" : " last_error=",
-                  error_field(last_error).c_str());
+                  idling, options.sessions - idling, seconds,
+                  last_error.empty() ? "" : " last_error=", error_field(last_error).c_str());
     print_result(options, fields);
     std::printf("READY\n");
     std::fflush(stdout);

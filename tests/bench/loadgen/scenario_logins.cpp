@@ -65,9 +65,8 @@ int run_logins(const Options& options) {
     if (logins == 0) {
         return report_failure(options, "no login completed: " + last_error);
     }
-    double resumed_pct = tls.offers() == 0 ? 0.0
-                                           : 100.0 * static_cast<double>(tls.resumed()) /
-                                                 static_cast<double>(tls.offers());
+    double resumed_pct =
+        tls.offers() == 0 ? 0.0 : 100.0 * static_cast<double>(tls.resumed()) / static_cast<double>(tls.offers());
     char fields[300];
     std::snprintf(fields, sizeof fields,
                   "concurrency=%d seconds=%.2f logins=%llu logins_s=%.1f errors=%llu resume=%d offers=%llu "

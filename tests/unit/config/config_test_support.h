@@ -4,8 +4,8 @@
 
 #include "config/config.h"
 
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <filesystem>

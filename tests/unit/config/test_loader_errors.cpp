@@ -11,9 +11,10 @@ using Lines = std::vector<std::string>;
 namespace {
 
 // Lines 1-3 of most documents below: one valid listener, a backend and a pool.
-const std::string base = "listeners: [{ address: \"127.0.0.1:1143\" }]\n"
-                         "backends: { b1: { address: \"127.0.0.1:143\" } }\n"
-                         "pools: { p: { servers: [b1] } }\n";
+const std::string base =
+    "listeners: [{ address: \"127.0.0.1:1143\" }]\n"
+    "backends: { b1: { address: \"127.0.0.1:143\" } }\n"
+    "pools: { p: { servers: [b1] } }\n";
 
 }  // namespace
 
@@ -29,7 +30,8 @@ TEST_CASE("an empty document or a non-map top level is refused", "[config]") {
 }
 
 TEST_CASE("missing required keys are named", "[config]") {
-    CHECK(load_errors("log: { level: info }\n") == Lines{"t.yaml:1:1: the top level: missing required key 'listeners'"});
+    CHECK(load_errors("log: { level: info }\n") ==
+          Lines{"t.yaml:1:1: the top level: missing required key 'listeners'"});
     CHECK(load_errors("listeners: [{ name: x }]\n") ==
           Lines{"t.yaml:1:13: listeners[0]: missing required key 'address'"});
     CHECK(load_errors("listeners: []\n") == Lines{"t.yaml:1:12: listeners: expected at least one listener"});
@@ -125,14 +127,15 @@ TEST_CASE("a vhost name or alias defined twice is refused", "[config]") {
 
 TEST_CASE("profile members must be unique, resolvable and have master credentials", "[config]") {
     ::setenv("IMAPFRONT_TEST_PW", "pw", 1);
-    const std::string yaml = "listeners: [{ address: \"127.0.0.1:1\" }]\nbackends: { b1: { address: \"h:1\" } }\n"
-                             "pools:\n  m: { servers: [b1], master: { user: u, password: \"env:IMAPFRONT_TEST_PW\" } }\n"
-                             "  plain: { servers: [b1] }\n"
-                             "vhosts: { a.com: { pool: m }, b.com: { pool: plain } }\n"
-                             "accounts: { moved@a.com: { pool: plain } }\n"
-                             "profiles:\n"
-                             "  one: [x@a.com, y@b.com, moved@a.com]\n"
-                             "  two: [X@A.com., z@nowhere.com, bare]\n";
+    const std::string yaml =
+        "listeners: [{ address: \"127.0.0.1:1\" }]\nbackends: { b1: { address: \"h:1\" } }\n"
+        "pools:\n  m: { servers: [b1], master: { user: u, password: \"env:IMAPFRONT_TEST_PW\" } }\n"
+        "  plain: { servers: [b1] }\n"
+        "vhosts: { a.com: { pool: m }, b.com: { pool: plain } }\n"
+        "accounts: { moved@a.com: { pool: plain } }\n"
+        "profiles:\n"
+        "  one: [x@a.com, y@b.com, moved@a.com]\n"
+        "  two: [X@A.com., z@nowhere.com, bare]\n";
     CHECK(load_errors(yaml) ==
           Lines{"t.yaml:9:18: profiles.one[1]: 'y@b.com' is routed to pool 'plain', which has no master credentials "
                 "(pools.plain.master); profile members are logged in with them",
@@ -159,10 +162,11 @@ TEST_CASE("listener names, default vhosts and TLS are checked", "[config]") {
 
 TEST_CASE("unreadable files are reported with their absolute path", "[config]") {
     TempDir dir;
-    const auto errors = load_errors("listeners: [{ address: \"127.0.0.1:1\" }]\n"
-                                    "tls: { certificates: [{ cert: missing.pem, key: /nonexistent/key.pem }] }\n"
-                                    "backends: { b1: { address: \"h:1\", tls: starttls, ca: ca.pem } }\n",
-                                    dir.path());
+    const auto errors = load_errors(
+        "listeners: [{ address: \"127.0.0.1:1\" }]\n"
+        "tls: { certificates: [{ cert: missing.pem, key: /nonexistent/key.pem }] }\n"
+        "backends: { b1: { address: \"h:1\", tls: starttls, ca: ca.pem } }\n",
+        dir.path());
     CHECK(errors == Lines{"t.yaml:2:31: tls.certificates[0].cert: cannot read certificate file '" + dir.path() +
                               "/missing.pem': No such file or directory",
                           "t.yaml:2:49: tls.certificates[0].key: cannot read private key file "
@@ -176,13 +180,14 @@ TEST_CASE("master password problems never show the secret", "[config]") {
     dir.write("open", "hunter2", 0644);
     dir.write("empty", "", 0600);
     ::unsetenv("IMAPFRONT_TEST_UNSET");
-    const std::string yaml = "listeners: [{ address: \"127.0.0.1:1\" }]\nbackends: { b1: { address: \"h:1\" } }\n"
-                             "pools:\n"
-                             "  a: { servers: [b1], master: { user: u, password_file: open } }\n"
-                             "  b: { servers: [b1], master: { user: u, password_file: empty } }\n"
-                             "  c: { servers: [b1], master: { user: u, password: \"env:IMAPFRONT_TEST_UNSET\" } }\n"
-                             "  d: { servers: [b1], master: { user: u, password: hunter2 } }\n"
-                             "  e: { servers: [b1], master: { user: u } }\n";
+    const std::string yaml =
+        "listeners: [{ address: \"127.0.0.1:1\" }]\nbackends: { b1: { address: \"h:1\" } }\n"
+        "pools:\n"
+        "  a: { servers: [b1], master: { user: u, password_file: open } }\n"
+        "  b: { servers: [b1], master: { user: u, password_file: empty } }\n"
+        "  c: { servers: [b1], master: { user: u, password: \"env:IMAPFRONT_TEST_UNSET\" } }\n"
+        "  d: { servers: [b1], master: { user: u, password: hunter2 } }\n"
+        "  e: { servers: [b1], master: { user: u } }\n";
     const auto errors = load_errors(yaml, dir.path());
     CHECK(errors ==
           Lines{"t.yaml:4:57: pools.a.master.password_file: password file '" + dir.path() +
@@ -198,7 +203,8 @@ TEST_CASE("master password problems never show the secret", "[config]") {
 }
 
 TEST_CASE("all errors are collected, in file order", "[config]") {
-    const auto errors = load_errors("log: { level: loud }\nlisteners: [{ address: nowhere }]\nlimits: { max_line: 1 }\n");
+    const auto errors =
+        load_errors("log: { level: loud }\nlisteners: [{ address: nowhere }]\nlimits: { max_line: 1 }\n");
     CHECK(errors == Lines{"t.yaml:1:15: log.level: expected one of debug, info, warn, error, got 'loud'",
                           "t.yaml:2:24: listeners[0].address: expected host:port or [ipv6]:port, got 'nowhere'",
                           "t.yaml:3:21: limits.max_line: expected a whole number from 1024 to 16777216, got '1'"});

@@ -39,8 +39,7 @@ TEST_CASE("without VHOST a full address keeps its own domain", "[routing]") {
 
 TEST_CASE("without VHOST a bare name takes SNI, else the listener default, else fails", "[routing]") {
     const auto config = routing_config();
-    CHECK(route_login(*config, {"", "imap.abcd.com", "defg.com"}, "erin", all_up_except()).identity ==
-          "erin@abcd.com");
+    CHECK(route_login(*config, {"", "imap.abcd.com", "defg.com"}, "erin", all_up_except()).identity == "erin@abcd.com");
     CHECK(route_login(*config, {"", "mx.unknown.org", "defg.com"}, "erin", all_up_except()).identity ==
           "erin@defg.com");
     CHECK(route_login(*config, {"", "", "defg.com"}, "erin", all_up_except()).identity == "erin@defg.com");

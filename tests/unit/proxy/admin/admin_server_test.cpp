@@ -163,7 +163,8 @@ TEST_CASE("a request split over several packets is answered once complete", "[ad
 
 TEST_CASE("a client that never finishes its head gets 408 after the read timeout", "[admin][server]") {
     net::EventLoop loop;
-    admin::AdminServer server(loop, "127.0.0.1", 0, [] { return std::nullopt; }, 200ms);
+    admin::AdminServer server(
+        loop, "127.0.0.1", 0, [] { return std::nullopt; }, 200ms);
     const auto started = std::chrono::steady_clock::now();
     const Exchange result = exchange(loop, server.port(), {"GET /healthz HTTP/1.1\r\n"});
     const auto elapsed = std::chrono::steady_clock::now() - started;

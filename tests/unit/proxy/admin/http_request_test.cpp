@@ -72,11 +72,11 @@ TEST_CASE("garbage is refused with a reason", "[admin][http]") {
     const std::string_view garbage[] = {
         "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n"sv,  // a TLS ClientHello
         "GET\r\n",
-        "GET /\r\n",                          // HTTP/0.9
+        "GET /\r\n",  // HTTP/0.9
         "GET / HTTP/2.0\r\n",
         "GET / HTTP/1.10\r\n",
         "GET / FTP/1.1\r\n",
-        "GET  / HTTP/1.1\r\n",                // empty target between two spaces
+        "GET  / HTTP/1.1\r\n",  // empty target between two spaces
         "GET http://host/ HTTP/1.1\r\n",
         "G(T / HTTP/1.1\r\n",
         "GET /a\x7f HTTP/1.1\r\n",
@@ -101,12 +101,14 @@ TEST_CASE("garbage is refused with a reason", "[admin][http]") {
 TEST_CASE("a head of exactly the limit passes, one byte more does not", "[admin][http]") {
     const std::string start = "GET / HTTP/1.1\r\nX-Pad: ";
     const std::string end = "\r\n\r\n";
-    const std::string fits = start + std::string(HttpRequestParser::max_head_bytes - start.size() - end.size(), 'p') + end;
+    const std::string fits =
+        start + std::string(HttpRequestParser::max_head_bytes - start.size() - end.size(), 'p') + end;
     REQUIRE(fits.size() == HttpRequestParser::max_head_bytes);
     HttpRequestParser exact;
     CHECK(exact.feed(fits) == Status::Complete);
 
-    const std::string over = start + std::string(HttpRequestParser::max_head_bytes - start.size() - end.size() + 1, 'p') + end;
+    const std::string over =
+        start + std::string(HttpRequestParser::max_head_bytes - start.size() - end.size() + 1, 'p') + end;
     HttpRequestParser whole;
     CHECK(whole.feed(over) == Status::TooLarge);
     HttpRequestParser bytewise;

@@ -16,7 +16,9 @@ using testing::samples_of;
 
 namespace {
 
-std::string metric_name(const std::string& sample_line) { return sample_line.substr(0, sample_line.find_first_of("{ ")); }
+std::string metric_name(const std::string& sample_line) {
+    return sample_line.substr(0, sample_line.find_first_of("{ "));
+}
 
 // The family a sample belongs to: histogram series drop their suffix.
 std::string family_of(const std::string& name) {
@@ -33,10 +35,10 @@ std::string family_of(const std::string& name) {
 
 TEST_CASE("histogram counts each observation in the first bucket that holds it", "[admin][metrics]") {
     Histogram histogram;
-    histogram.observe(0.0001);   // below the first bound
-    histogram.observe(0.001);    // exactly on a bound: le is inclusive
+    histogram.observe(0.0001);  // below the first bound
+    histogram.observe(0.001);   // exactly on a bound: le is inclusive
     histogram.observe(0.3);
-    histogram.observe(60.0);     // above the last bound
+    histogram.observe(60.0);  // above the last bound
     CHECK(histogram.bucket(0) == 1);
     CHECK(histogram.bucket(1) == 1);
     CHECK(histogram.bucket(9) == 1);
@@ -85,7 +87,7 @@ TEST_CASE("rendering follows the Prometheus text exposition format", "[admin][me
             CHECK(helped.insert(current_help).second);
         } else if (line.rfind("# TYPE ", 0) == 0) {
             REQUIRE(std::regex_match(line, match, type_line));
-            CHECK(match[1] == current_help);  // HELP then TYPE, for the same family
+            CHECK(match[1] == current_help);                  // HELP then TYPE, for the same family
             CHECK(types.emplace(match[1], match[2]).second);  // one TYPE per family
         } else {
             CHECK(std::regex_match(line, sample_line));

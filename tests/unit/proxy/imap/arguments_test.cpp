@@ -60,10 +60,9 @@ TEST_CASE("parse_astrings reads atoms, quoted strings and literals", "[arguments
 
 TEST_CASE("parse_astrings refuses anything else with a reason", "[arguments]") {
     for (const std::string& wire : std::vector<std::string>{
-             " bob", " bob  pw\r\n", "bob\r\n", " (bob)\r\n", " \"bob\r\n", " \"a\\b\"\r\n",
-             " {5}\r\nabc\r\n", " {x}\r\nabc\r\n", " {}\r\n\r\n", " {3}abc\r\n",
-             " {99999999999999999999999}\r\nx\r\n", " ~{3}\r\nabc\r\n", " bob\r\nextra",
-             " \"a\rb\"\r\n", " \"a\0b\"\r\n"s, " %\r\n", " \r\n"}) {
+             " bob", " bob  pw\r\n", "bob\r\n", " (bob)\r\n", " \"bob\r\n", " \"a\\b\"\r\n", " {5}\r\nabc\r\n",
+             " {x}\r\nabc\r\n", " {}\r\n\r\n", " {3}abc\r\n", " {99999999999999999999999}\r\nx\r\n", " ~{3}\r\nabc\r\n",
+             " bob\r\nextra", " \"a\rb\"\r\n", " \"a\0b\"\r\n"s, " %\r\n", " \r\n"}) {
         INFO(wire);
         const auto result = parse_astrings(wire);
         CHECK_FALSE(result.ok);
@@ -76,8 +75,8 @@ TEST_CASE("is_atom accepts ASTRING-CHARs only", "[arguments]") {
     CHECK(is_atom("a]b"));
     CHECK(is_atom("NIL"));
     CHECK_FALSE(is_atom(""));
-    for (const std::string& s : std::vector<std::string>{"a b", "a\"", "a\\", "a(", "a)", "a{",
-                                                         "a%", "a*", "\xc3\xa9", "a\r", "a\0"s}) {
+    for (const std::string& s :
+         std::vector<std::string>{"a b", "a\"", "a\\", "a(", "a)", "a{", "a%", "a*", "\xc3\xa9", "a\r", "a\0"s}) {
         INFO(s);
         CHECK_FALSE(is_atom(s));
     }
@@ -86,8 +85,7 @@ TEST_CASE("is_atom accepts ASTRING-CHARs only", "[arguments]") {
 TEST_CASE("encode_command picks atom, quoted string or literal", "[arguments]") {
     CHECK(encode_command("p1", "LOGIN", {"bob", "pass word"}, false) ==
           EncodedCommand{"p1 LOGIN bob \"pass word\"\r\n"});
-    CHECK(encode_command("p1", "LOGIN", {"", "a\"b\\c"}, false) ==
-          EncodedCommand{"p1 LOGIN \"\" \"a\\\"b\\\\c\"\r\n"});
+    CHECK(encode_command("p1", "LOGIN", {"", "a\"b\\c"}, false) == EncodedCommand{"p1 LOGIN \"\" \"a\\\"b\\\\c\"\r\n"});
     CHECK(encode_command("p1", "LOGIN", {"bob", "p\xc3\xa9"}, true) ==
           EncodedCommand{"p1 LOGIN bob {3+}\r\np\xc3\xa9\r\n"});
     CHECK(encode_command("p1", "LOGIN", {"b\nb", "p\xc3\xa9"}, false) ==
@@ -96,17 +94,35 @@ TEST_CASE("encode_command picks atom, quoted string or literal", "[arguments]") 
 }
 
 TEST_CASE("awkward passwords round-trip through encoder, framer and parser", "[arguments]") {
-    const std::vector<std::string> passwords{
-        "plain",       "with space",   "quo\"te",     "back\\slash",  "\\\"",
-        "\"",          "\\",           "",            "{5}",          "{5+}",
-        "tab\there",   "cr\rlf\n",     "\r\n",        "nul\0in"s,     "\xff\xfe\x80",
-        "p\xc3\xa9",   " lead",        "trail ",      "a]b",          "(paren)",
-        "%*",          "~{3}",         "line\r\n{3}\r\nabc", "\x7f",  std::string(300, '"')};
+    const std::vector<std::string> passwords{"plain",
+                                             "with space",
+                                             "quo\"te",
+                                             "back\\slash",
+                                             "\\\"",
+                                             "\"",
+                                             "\\",
+                                             "",
+                                             "{5}",
+                                             "{5+}",
+                                             "tab\there",
+                                             "cr\rlf\n",
+                                             "\r\n",
+                                             "nul\0in"s,
+                                             "\xff\xfe\x80",
+                                             "p\xc3\xa9",
+                                             " lead",
+                                             "trail ",
+                                             "a]b",
+                                             "(paren)",
+                                             "%*",
+                                             "~{3}",
+                                             "line\r\n{3}\r\nabc",
+                                             "\x7f",
+                                             std::string(300, '"')};
     for (const bool literal_plus : {false, true}) {
         for (const auto& password : passwords) {
             INFO("password " << password << " literal_plus " << literal_plus);
-            const auto pieces =
-                encode_command("p1", "LOGIN", {"user@example.com", password}, literal_plus);
+            const auto pieces = encode_command("p1", "LOGIN", {"user@example.com", password}, literal_plus);
             if (literal_plus) {
                 CHECK(pieces.size() == 1);
             }
@@ -117,8 +133,7 @@ TEST_CASE("awkward passwords round-trip through encoder, framer and parser", "[a
     }
 }
 
-TEST_CASE("quote_for_response gives an atom or a quoted string, or nothing",
-          "[arguments]") {
+TEST_CASE("quote_for_response gives an atom or a quoted string, or nothing", "[arguments]") {
     CHECK(quote_for_response("bob@abcd.com") == "bob@abcd.com");
     CHECK(quote_for_response("bob smith") == "\"bob smith\"");
     CHECK(quote_for_response("") == "\"\"");

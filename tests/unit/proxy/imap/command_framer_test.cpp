@@ -34,8 +34,7 @@ std::vector<Seen> frame(std::string_view input, Limits limits = {}) {
         if (event.kind == CommandEvent::Kind::NeedMore) {
             break;
         }
-        seen.push_back({event, std::string(event.data), std::string(framer.tag()),
-                        std::string(framer.name())});
+        seen.push_back({event, std::string(event.data), std::string(framer.tag()), std::string(framer.name())});
         input.remove_prefix(event.consumed);
         if (event.fatal) {
             break;
@@ -60,8 +59,7 @@ Limits small_limits() {
 
 }  // namespace
 
-TEST_CASE("a simple command is one complete line with tag and upper-cased name",
-          "[command_framer]") {
+TEST_CASE("a simple command is one complete line with tag and upper-cased name", "[command_framer]") {
     const auto seen = only_event("a1 noop\r\n");
     CHECK(seen.event.kind == CommandEvent::Kind::Line);
     CHECK(seen.event.line_kind == LineKind::Command);
@@ -85,8 +83,7 @@ TEST_CASE("pipelined commands come out one by one", "[command_framer]") {
     CHECK(joined(feed_every_way<CommandFramer>(input)) == input);
 }
 
-TEST_CASE("a line inside one input is a view of it, one spanning inputs is whole",
-          "[command_framer]") {
+TEST_CASE("a line inside one input is a view of it, one spanning inputs is whole", "[command_framer]") {
     const std::string input = "a1 NOOP\r\na2 NOOP\r\n";
     CommandFramer framer;
     const auto first = framer.next(input);
@@ -132,10 +129,8 @@ TEST_CASE("non-synchronizing and binary literals are announced as such", "[comma
         bool synchronizing;
         bool binary;
     };
-    for (const auto& c : {Case{"{5+}", false, false}, Case{"~{5}", true, true},
-                          Case{"~{5+}", false, true}}) {
-        const std::string input = "a1 APPEND INBOX " + c.announcement + "\r\n" +
-                                  "a\0\r\n}"s + "\r\n";
+    for (const auto& c : {Case{"{5+}", false, false}, Case{"~{5}", true, true}, Case{"~{5+}", false, true}}) {
+        const std::string input = "a1 APPEND INBOX " + c.announcement + "\r\n" + "a\0\r\n}"s + "\r\n";
         INFO(c.announcement);
         const auto seen = frame(input);
         REQUIRE(seen.size() == 3);
@@ -169,8 +164,7 @@ TEST_CASE("an empty literal still reports its (empty) data", "[command_framer]")
     CHECK(seen[4].event.command_complete);
 }
 
-TEST_CASE("a 10 MiB literal passed in chunks comes back as views of the chunks",
-          "[command_framer]") {
+TEST_CASE("a 10 MiB literal passed in chunks comes back as views of the chunks", "[command_framer]") {
     constexpr std::size_t size = 10u * 1024 * 1024;
     constexpr std::size_t chunk_size = 64 * 1024;
     const std::string data(size, 'x');
@@ -200,7 +194,7 @@ TEST_CASE("a 10 MiB literal passed in chunks comes back as views of the chunks",
 
 TEST_CASE("a literal announcement inside a quoted string is no literal", "[command_framer]") {
     for (const std::string& input : std::vector<std::string>{"a1 SELECT \"x {5}\"\r\n", "a1 SELECT \"x\\\" {5}\"\r\n",
-                                    "a1 SELECT \"x\\\\\" {5}\r\nhello\r\n"}) {
+                                                             "a1 SELECT \"x\\\\\" {5}\r\nhello\r\n"}) {
         INFO(input);
         const auto seen = frame(input);
         REQUIRE_FALSE(seen.empty());
@@ -272,9 +266,9 @@ TEST_CASE("raw lines are bounded by max_line", "[command_framer]") {
 }
 
 TEST_CASE("invalid tags are BadTag, not fatal, and never kept", "[command_framer]") {
-    for (const std::string& input : std::vector<std::string>{"\r\n", " NOOP\r\n", "a+1 NOOP\r\n", "a*1 NOOP\r\n", "a{1 NOOP\r\n", "a\"1 NOOP\r\n",
-          "a]%1 NOOP\r\n", "abcde NOOP\r\n", "\xc3\xa9 NOOP\r\n", "\x01 NOOP\r\n",
-          "a\0 NOOP\r\n"s, "a1\tNOOP\r\n"}) {
+    for (const std::string& input : std::vector<std::string>{
+             "\r\n", " NOOP\r\n", "a+1 NOOP\r\n", "a*1 NOOP\r\n", "a{1 NOOP\r\n", "a\"1 NOOP\r\n", "a]%1 NOOP\r\n",
+             "abcde NOOP\r\n", "\xc3\xa9 NOOP\r\n", "\x01 NOOP\r\n", "a\0 NOOP\r\n"s, "a1\tNOOP\r\n"}) {
         INFO(input);
         const auto seen = frame(input + "b1 NOOP\r\n", small_limits());
         REQUIRE(seen.size() == 2);
@@ -293,10 +287,9 @@ TEST_CASE("a tag of max_tag characters is accepted", "[command_framer]") {
     CHECK(seen.tag == "abcd");
 }
 
-TEST_CASE("a missing or invalid command name is BadCommand with the tag kept",
-          "[command_framer]") {
-    for (const std::string& input : std::vector<std::string>{"a1\r\n", "a1 \r\n", "a1  NOOP\r\n", "a1 NO\"OP\r\n", "a1 NO\rOP\r\n",
-          "a1 (NOOP)\r\n", "a1 N\xc3\xa9\r\n"}) {
+TEST_CASE("a missing or invalid command name is BadCommand with the tag kept", "[command_framer]") {
+    for (const std::string& input : std::vector<std::string>{"a1\r\n", "a1 \r\n", "a1  NOOP\r\n", "a1 NO\"OP\r\n",
+                                                             "a1 NO\rOP\r\n", "a1 (NOOP)\r\n", "a1 N\xc3\xa9\r\n"}) {
         INFO(input);
         const auto seen = frame(input + "b1 NOOP\r\n");
         REQUIRE(seen.size() == 2);
@@ -330,8 +323,7 @@ TEST_CASE("a bad line announcing a non-synchronizing literal is fatal", "[comman
     }
 }
 
-TEST_CASE("a literal over max_literal is refused, fatally when non-synchronizing",
-          "[command_framer]") {
+TEST_CASE("a literal over max_literal is refused, fatally when non-synchronizing", "[command_framer]") {
     const auto sync = frame("a1 APPEND x {101}\r\na2 NOOP\r\n", small_limits());
     REQUIRE(sync.size() == 2);
     CHECK(sync[0].event.error == FramerError::LiteralTooLarge);
@@ -356,14 +348,12 @@ TEST_CASE("huge literal sizes are refused without overflow", "[command_framer]")
         const char* size;
         std::uint64_t reported;
     };
-    for (const auto& c : {Case{"4294967296", 4294967296ull},
-                          Case{"18446744073709551615", 18446744073709551615ull},
+    for (const auto& c : {Case{"4294967296", 4294967296ull}, Case{"18446744073709551615", 18446744073709551615ull},
                           Case{"18446744073709551616", 18446744073709551615ull},
                           Case{"99999999999999999999999999", 18446744073709551615ull},
                           Case{"000000000000000000001", 18446744073709551615ull}}) {
         INFO(c.size);
-        const auto seen = frame(std::string("a1 APPEND x {") + c.size + "}\r\na2 NOOP\r\n",
-                                preauth_limits());
+        const auto seen = frame(std::string("a1 APPEND x {") + c.size + "}\r\na2 NOOP\r\n", preauth_limits());
         REQUIRE(seen.size() == 2);
         CHECK(seen[0].event.error == FramerError::LiteralTooLarge);
         CHECK_FALSE(seen[0].event.fatal);
@@ -399,8 +389,7 @@ TEST_CASE("braces not at the end of a line announce nothing", "[command_framer]"
     CHECK(carriage.event.command_complete);
 }
 
-TEST_CASE("lines over max_line are fatal, as soon as the limit is passed",
-          "[command_framer]") {
+TEST_CASE("lines over max_line are fatal, as soon as the limit is passed", "[command_framer]") {
     const std::string exact = "a1 LOGIN 12345678901";  // 20 bytes
     CHECK(only_event(exact + "\r\n", small_limits()).event.kind == CommandEvent::Kind::Line);
     CHECK(only_event(exact + "\n", small_limits()).event.kind == CommandEvent::Kind::Line);
@@ -419,8 +408,7 @@ TEST_CASE("lines over max_line are fatal, as soon as the limit is passed",
     CHECK(after.consumed == 0);
 }
 
-TEST_CASE("the line limit applies to each line of a command, not its literals",
-          "[command_framer]") {
+TEST_CASE("the line limit applies to each line of a command, not its literals", "[command_framer]") {
     const std::string literal(50, 'x');
     const auto seen = frame("a1 APPEND b {50}\r\n" + literal + " {3}\r\nabc\r\n", small_limits());
     REQUIRE(seen.size() == 5);

@@ -81,14 +81,10 @@ inline const char* kind_name(ResponseEvent::Kind kind) {
     return "needmore";
 }
 
-inline bool is_fatal(const CommandEvent& event) {
-    return event.kind == CommandEvent::Kind::Error && event.fatal;
-}
+inline bool is_fatal(const CommandEvent& event) { return event.kind == CommandEvent::Kind::Error && event.fatal; }
 
 // Every response framing error ends the stream.
-inline bool is_fatal(const ResponseEvent& event) {
-    return event.kind == ResponseEvent::Kind::Error;
-}
+inline bool is_fatal(const ResponseEvent& event) { return event.kind == ResponseEvent::Kind::Error; }
 
 // Feeds `chunks` in order into `framer`, each until it asks for more.
 template <typename Framer>

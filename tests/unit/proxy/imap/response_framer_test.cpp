@@ -31,8 +31,8 @@ std::vector<Seen> frame(std::string_view input, Limits limits = {}) {
         if (event.kind == ResponseEvent::Kind::NeedMore) {
             break;
         }
-        seen.push_back({event, std::string(event.data), framer.type(), std::string(framer.tag()),
-                        std::string(framer.status())});
+        seen.push_back(
+            {event, std::string(event.data), framer.type(), std::string(framer.tag()), std::string(framer.status())});
         input.remove_prefix(event.consumed);
         if (event.kind == ResponseEvent::Kind::Error) {
             break;
@@ -43,8 +43,7 @@ std::vector<Seen> frame(std::string_view input, Limits limits = {}) {
 
 }  // namespace
 
-TEST_CASE("response lines are typed as untagged, tagged or continuation",
-          "[response_framer]") {
+TEST_CASE("response lines are typed as untagged, tagged or continuation", "[response_framer]") {
     const std::string input =
         "* OK [CAPABILITY IMAP4rev1] ready\r\n* 3 EXISTS\r\n+ \r\n+\r\na1 ok done\r\n"
         "* bye server going down\r\nA2 NO [AUTHENTICATIONFAILED] no\r\n* PREAUTH hi\r\n"
@@ -74,8 +73,8 @@ TEST_CASE("response lines are typed as untagged, tagged or continuation",
 
 TEST_CASE("FETCH literals are passed through without being scanned", "[response_framer]") {
     const std::string body = "a1 OK {3}\r\n* BYE\r\n";
-    const std::string input = "* 1 FETCH (BODY[] {" + std::to_string(body.size()) + "}\r\n" +
-                              body + " FLAGS (\\Seen) BINARY[1] ~{2}\r\n\0\x01)\r\na1 OK done\r\n"s;
+    const std::string input = "* 1 FETCH (BODY[] {" + std::to_string(body.size()) + "}\r\n" + body +
+                              " FLAGS (\\Seen) BINARY[1] ~{2}\r\n\0\x01)\r\na1 OK done\r\n"s;
     const auto seen = frame(input);
     REQUIRE(seen.size() == 6);
     REQUIRE(seen[0].event.literal);
@@ -97,9 +96,8 @@ TEST_CASE("FETCH literals are passed through without being scanned", "[response_
 
 TEST_CASE("free text ending in braces announces no literal", "[response_framer]") {
     for (const std::string& input : std::vector<std::string>{
-             "+ {5}\r\n", "a1 NO too big {5}\r\n", "* OK [ALERT] see {5}\r\n",
-             "* BAD {5}\r\n", "* 1 FETCH (ENVELOPE (\"x {5}\"\r\n", "* SEARCH {5+}\r\n",
-             "* LIST () \"/\" {5x}\r\n"}) {
+             "+ {5}\r\n", "a1 NO too big {5}\r\n", "* OK [ALERT] see {5}\r\n", "* BAD {5}\r\n",
+             "* 1 FETCH (ENVELOPE (\"x {5}\"\r\n", "* SEARCH {5+}\r\n", "* LIST () \"/\" {5x}\r\n"}) {
         INFO(input);
         const auto seen = frame(input + "a2 OK\r\n");
         REQUIRE(seen.size() == 2);

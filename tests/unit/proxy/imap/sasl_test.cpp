@@ -9,9 +9,13 @@ using namespace imapfront::imap;
 using namespace std::string_literals;
 
 TEST_CASE("base64 follows the RFC 4648 test vectors", "[sasl]") {
-    const std::vector<std::pair<std::string, std::string>> vectors{
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    const std::vector<std::pair<std::string, std::string>> vectors{{"", ""},
+                                                                   {"f", "Zg=="},
+                                                                   {"fo", "Zm8="},
+                                                                   {"foo", "Zm9v"},
+                                                                   {"foob", "Zm9vYg=="},
+                                                                   {"fooba", "Zm9vYmE="},
+                                                                   {"foobar", "Zm9vYmFy"}};
     for (const auto& [plain, encoded] : vectors) {
         CHECK(base64_encode(plain) == encoded);
         CHECK(base64_decode(encoded) == plain);
@@ -30,9 +34,9 @@ TEST_CASE("base64 round-trips every byte value", "[sasl]") {
 }
 
 TEST_CASE("base64 decoding is strict", "[sasl]") {
-    for (const std::string& text : std::vector<std::string>{
-             "Zg", "Zg=", "Zg===", "=Zg=", "Zm=v", "Zm9v\r\n", "Zm9 v", "Zm9-", "Zm9_",
-             "Zh==", "Zm9=", "====", "Zg==Zg==", "Zm9v\0"s}) {
+    for (const std::string& text :
+         std::vector<std::string>{"Zg", "Zg=", "Zg===", "=Zg=", "Zm=v", "Zm9v\r\n", "Zm9 v", "Zm9-", "Zm9_",
+                                  "Zh==", "Zm9=", "====", "Zg==Zg==", "Zm9v\0"s}) {
         INFO(text);
         CHECK_FALSE(base64_decode(text));
     }
@@ -51,8 +55,8 @@ TEST_CASE("SASL PLAIN messages decode into their three parts", "[sasl]") {
 }
 
 TEST_CASE("SASL PLAIN messages without two NULs or with empty parts are refused", "[sasl]") {
-    for (const std::string& message : std::vector<std::string>{
-             "", "bob", "\0bob"s, "\0bob\0pw\0"s, "\0\0pw"s, "\0bob\0"s, "a\0b\0c\0d"s}) {
+    for (const std::string& message :
+         std::vector<std::string>{"", "bob", "\0bob"s, "\0bob\0pw\0"s, "\0\0pw"s, "\0bob\0"s, "a\0b\0c\0d"s}) {
         CHECK_FALSE(decode_sasl_plain(message));
     }
 }

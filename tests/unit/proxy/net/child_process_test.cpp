@@ -70,8 +70,9 @@ TEST_CASE("the child runs the program under the name args[0], the handed descrip
 
 TEST_CASE("a program that does not exist is refused at once", "[net][process]") {
     EventLoop loop;
-    CHECK_THROWS_WITH(ChildProcess(loop, "/nonexistent/imapfront", {"imapfront"}, STDERR_FILENO, [](std::int64_t, int) {}),
-                      Catch::Contains("cannot start /nonexistent/imapfront"));
+    CHECK_THROWS_WITH(
+        ChildProcess(loop, "/nonexistent/imapfront", {"imapfront"}, STDERR_FILENO, [](std::int64_t, int) {}),
+        Catch::Contains("cannot start /nonexistent/imapfront"));
 }
 
 TEST_CASE("executable_path names this test program", "[net][process]") {

@@ -24,21 +24,17 @@ std::string bytes(std::initializer_list<int> values) {
 
 std::string v2_header(int version_command, int family, const std::string& block) {
     const auto length = block.size();
-    return kV2Signature + bytes({version_command, family, static_cast<int>(length >> 8),
-                                 static_cast<int>(length & 0xff)}) +
-           block;
+    return kV2Signature +
+           bytes({version_command, family, static_cast<int>(length >> 8), static_cast<int>(length & 0xff)}) + block;
 }
 
 // 192.0.2.10:51000 -> 198.51.100.1:143
-std::string v2_ipv4_block() {
-    return bytes({192, 0, 2, 10, 198, 51, 100, 1, 0xc7, 0x38, 0x00, 0x8f});
-}
+std::string v2_ipv4_block() { return bytes({192, 0, 2, 10, 198, 51, 100, 1, 0xc7, 0x38, 0x00, 0x8f}); }
 
 // 2001:db8::7:52000 -> 2001:db8::1:993
 std::string v2_ipv6_block() {
-    return bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07,
-                  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
-                  0xcb, 0x20, 0x03, 0xe1});
+    return bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    0,    0x07, 0x20, 0x01,
+                  0x0d, 0xb8, 0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xcb, 0x20, 0x03, 0xe1});
 }
 
 // Every proper prefix of a valid header must ask for more; the whole header,
@@ -46,8 +42,7 @@ std::string v2_ipv6_block() {
 ProxyParse parse_complete(const std::string& header) {
     for (std::size_t cut = 0; cut < header.size(); ++cut) {
         INFO("cut at " << cut);
-        REQUIRE(parse_proxy_header(std::string_view(header).substr(0, cut)).status ==
-                Status::NeedMore);
+        REQUIRE(parse_proxy_header(std::string_view(header).substr(0, cut)).status == Status::NeedMore);
     }
     const auto alone = parse_proxy_header(header);
     const auto followed = parse_proxy_header(header + kClientBytes);
@@ -85,8 +80,7 @@ TEST_CASE("v1 TCP6 addresses come back in canonical form", "[proxy_protocol]") {
     CHECK(result.addresses.destination_port == 65535);
 }
 
-TEST_CASE("v1 UNKNOWN keeps the connection's own addresses, whatever follows it",
-          "[proxy_protocol]") {
+TEST_CASE("v1 UNKNOWN keeps the connection's own addresses, whatever follows it", "[proxy_protocol]") {
     CHECK(parse_complete("PROXY UNKNOWN\r\n").addresses.local);
     const auto result = parse_complete("PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n");
     CHECK(result.addresses.local);
@@ -94,8 +88,9 @@ TEST_CASE("v1 UNKNOWN keeps the connection's own addresses, whatever follows it"
 }
 
 TEST_CASE("a v1 line of exactly 107 bytes is accepted", "[proxy_protocol]") {
-    const std::string line = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
-                             "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
+    const std::string line =
+        "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
     REQUIRE(line.size() == 104);
     const std::string longest = "PROXY UNKNOWN " + std::string(91, 'x') + "\r\n";
     REQUIRE(longest.size() == 107);
@@ -122,8 +117,7 @@ TEST_CASE("v2 PROXY over TCP/IPv6", "[proxy_protocol]") {
 
 TEST_CASE("v2 TLVs after the addresses are skipped with the header", "[proxy_protocol]") {
     // PP2_TYPE_ALPN "imap", then PP2_TYPE_AUTHORITY "mail.abcd.com".
-    const std::string tlvs =
-        bytes({0x01, 0x00, 0x04}) + "imap" + bytes({0x02, 0x00, 0x0d}) + "mail.abcd.com";
+    const std::string tlvs = bytes({0x01, 0x00, 0x04}) + "imap" + bytes({0x02, 0x00, 0x0d}) + "mail.abcd.com";
     const std::string header = v2_header(0x21, 0x11, v2_ipv4_block() + tlvs);
     const auto result = parse_complete(header);
     CHECK(result.consumed == 16 + 12 + tlvs.size());
@@ -144,30 +138,18 @@ TEST_CASE("plain IMAP on a PROXY listener is refused at its first byte", "[proxy
 }
 
 TEST_CASE("malformed v1 headers are invalid with a reason", "[proxy_protocol]") {
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 51000 65536\r\n"),
-               Catch::Contains("port"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 5l000 143\r\n"),
-               Catch::Contains("port"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 -1 143\r\n"),
-               Catch::Contains("port"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 0143 143\r\n"),
-               Catch::Contains("port"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1  143\r\n"),
-               Catch::Contains("port"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 2001:db8::7 198.51.100.1 1 2\r\n"),
-               Catch::Contains("IPv4"));
-    CHECK_THAT(invalid_reason("PROXY TCP6 192.0.2.10 2001:db8::1 1 2\r\n"),
-               Catch::Contains("IPv6"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.300 198.51.100.1 1 2\r\n"),
-               Catch::Contains("address"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 1\r\n"),
-               Catch::Contains("expected"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 1 2 3\r\n"),
-               Catch::Contains("expected"));
-    CHECK_THAT(invalid_reason("PROXY UDP4 192.0.2.10 198.51.100.1 1 2\r\n"),
-               Catch::Contains("protocol"));
-    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 1 2\n"),
-               Catch::Contains("CRLF"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 51000 65536\r\n"), Catch::Contains("port"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 5l000 143\r\n"), Catch::Contains("port"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 -1 143\r\n"), Catch::Contains("port"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 0143 143\r\n"), Catch::Contains("port"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1  143\r\n"), Catch::Contains("port"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 2001:db8::7 198.51.100.1 1 2\r\n"), Catch::Contains("IPv4"));
+    CHECK_THAT(invalid_reason("PROXY TCP6 192.0.2.10 2001:db8::1 1 2\r\n"), Catch::Contains("IPv6"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.300 198.51.100.1 1 2\r\n"), Catch::Contains("address"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 1\r\n"), Catch::Contains("expected"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 1 2 3\r\n"), Catch::Contains("expected"));
+    CHECK_THAT(invalid_reason("PROXY UDP4 192.0.2.10 198.51.100.1 1 2\r\n"), Catch::Contains("protocol"));
+    CHECK_THAT(invalid_reason("PROXY TCP4 192.0.2.10 198.51.100.1 1 2\n"), Catch::Contains("CRLF"));
     CHECK_THAT(invalid_reason("PROXY \r\n"), Catch::Contains("protocol"));
 }
 
@@ -183,20 +165,14 @@ TEST_CASE("malformed v2 headers are invalid with a reason", "[proxy_protocol]") 
     std::string bad_signature = v2_header(0x21, 0x11, v2_ipv4_block());
     bad_signature[11] = 'X';
     CHECK_THAT(invalid_reason(bad_signature), Catch::Contains("not a PROXY"));
-    CHECK_THAT(invalid_reason(v2_header(0x11, 0x11, v2_ipv4_block())),
-               Catch::Contains("version"));
-    CHECK_THAT(invalid_reason(v2_header(0x22, 0x11, v2_ipv4_block())),
-               Catch::Contains("command"));
+    CHECK_THAT(invalid_reason(v2_header(0x11, 0x11, v2_ipv4_block())), Catch::Contains("version"));
+    CHECK_THAT(invalid_reason(v2_header(0x22, 0x11, v2_ipv4_block())), Catch::Contains("command"));
     // The version byte alone is enough to refuse.
     CHECK(parse_proxy_header(kV2Signature + bytes({0x31})).status == Status::Invalid);
-    CHECK_THAT(invalid_reason(v2_header(0x21, 0x11, v2_ipv4_block().substr(0, 11))),
-               Catch::Contains("too short"));
-    CHECK_THAT(invalid_reason(v2_header(0x21, 0x21, v2_ipv4_block())),
-               Catch::Contains("too short"));
-    CHECK_THAT(invalid_reason(v2_header(0x21, 0x12, v2_ipv4_block())),
-               Catch::Contains("unsupported"));
-    CHECK_THAT(invalid_reason(v2_header(0x21, 0x31, std::string(216, '\0'))),
-               Catch::Contains("unsupported"));
+    CHECK_THAT(invalid_reason(v2_header(0x21, 0x11, v2_ipv4_block().substr(0, 11))), Catch::Contains("too short"));
+    CHECK_THAT(invalid_reason(v2_header(0x21, 0x21, v2_ipv4_block())), Catch::Contains("too short"));
+    CHECK_THAT(invalid_reason(v2_header(0x21, 0x12, v2_ipv4_block())), Catch::Contains("unsupported"));
+    CHECK_THAT(invalid_reason(v2_header(0x21, 0x31, std::string(216, '\0'))), Catch::Contains("unsupported"));
 }
 
 TEST_CASE("a truncated v2 header waits for the length it announced", "[proxy_protocol]") {
@@ -256,8 +232,7 @@ TEST_CASE("address_in_networks matches IPv6 CIDR blocks", "[proxy_protocol]") {
     CHECK_FALSE(address_in_networks("2001:db8::1", {"10.0.0.0/8", "0.0.0.0/0"}));
 }
 
-TEST_CASE("an IPv4-mapped client matches IPv4 networks and the other way round",
-          "[proxy_protocol]") {
+TEST_CASE("an IPv4-mapped client matches IPv4 networks and the other way round", "[proxy_protocol]") {
     CHECK(address_in_networks("::ffff:10.1.2.3", {"10.0.0.0/8"}));
     CHECK_FALSE(address_in_networks("::ffff:11.1.2.3", {"10.0.0.0/8"}));
     CHECK(address_in_networks("10.1.2.3", {"::ffff:10.0.0.0/104"}));
@@ -270,9 +245,8 @@ TEST_CASE("a bare address is a network of one", "[proxy_protocol]") {
 }
 
 TEST_CASE("malformed networks and addresses never match", "[proxy_protocol]") {
-    for (const std::string network :
-         {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0/8", "/8", "", "any",
-          "10.0.0.0/8/8", "10.0.0.0/-1"}) {
+    for (const std::string network : {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0/8", "/8", "", "any",
+                                      "10.0.0.0/8/8", "10.0.0.0/-1"}) {
         INFO(network);
         CHECK_FALSE(address_in_networks("10.0.0.1", {network}));
     }

@@ -52,12 +52,13 @@ struct Client {
     std::unique_ptr<TcpConnect> connect;
 
     Client(EventLoop& loop, const std::string& host, std::uint16_t port, std::function<void(Client&)> connected) {
-        connect = std::make_unique<TcpConnect>(loop, host, port, [this, connected](std::unique_ptr<Stream> s, std::string e) {
-            stream = std::move(s);
-            error = std::move(e);
-            if (stream) stream->set_handler(&handler);
-            connected(*this);
-        });
+        connect =
+            std::make_unique<TcpConnect>(loop, host, port, [this, connected](std::unique_ptr<Stream> s, std::string e) {
+                stream = std::move(s);
+                error = std::move(e);
+                if (stream) stream->set_handler(&handler);
+                connected(*this);
+            });
     }
 };
 
@@ -174,11 +175,12 @@ TEST_CASE("a TcpConnect may be destroyed inside its own callback", "[net][tcp]")
     EchoServer server(loop);
     std::unique_ptr<Stream> stream;
     std::unique_ptr<TcpConnect> connect;
-    connect = std::make_unique<TcpConnect>(loop, "127.0.0.1", server.listener.port(), [&](std::unique_ptr<Stream> s, std::string) {
-        stream = std::move(s);
-        connect.reset();
-        loop.stop();
-    });
+    connect = std::make_unique<TcpConnect>(loop, "127.0.0.1", server.listener.port(),
+                                           [&](std::unique_ptr<Stream> s, std::string) {
+                                               stream = std::move(s);
+                                               connect.reset();
+                                               loop.stop();
+                                           });
     REQUIRE(testing::run_until_stopped(loop));
     CHECK(stream);
     CHECK_FALSE(connect);

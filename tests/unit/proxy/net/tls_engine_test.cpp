@@ -15,8 +15,8 @@ using testing::tls_file;
 namespace {
 
 std::shared_ptr<TlsServerContext> server_context() {
-    return TlsServerContext::create({{tls_file("abcd.pem"), tls_file("abcd.key")},
-                                     {tls_file("defg.pem"), tls_file("defg.key")}});
+    return TlsServerContext::create(
+        {{tls_file("abcd.pem"), tls_file("abcd.key")}, {tls_file("defg.pem"), tls_file("defg.key")}});
 }
 
 // A client and a server engine wired back to back in memory.

@@ -13,8 +13,8 @@ using testing::tls_file;
 namespace {
 
 std::shared_ptr<TlsServerContext> server_context() {
-    return TlsServerContext::create({{tls_file("abcd.pem"), tls_file("abcd.key")},
-                                     {tls_file("defg.pem"), tls_file("defg.key")}});
+    return TlsServerContext::create(
+        {{tls_file("abcd.pem"), tls_file("abcd.key")}, {tls_file("defg.pem"), tls_file("defg.key")}});
 }
 
 // An implicit-TLS server and a client that verifies `server_name` against `ca`.
@@ -34,13 +34,14 @@ struct TlsPair {
               server->set_handler(&server_side);
           }) {
         auto client_tls = TlsClientContext::create(tls_file(ca));
-        connect = std::make_unique<TcpConnect>(loop, "127.0.0.1", listener.port(),
-                                               [this, client_tls, server_name](std::unique_ptr<Stream> s, std::string error) {
-                                                   REQUIRE(error.empty());
-                                                   client = std::move(s);
-                                                   client->set_handler(&client_side);
-                                                   client->start_tls_client(client_tls, server_name);
-                                               });
+        connect =
+            std::make_unique<TcpConnect>(loop, "127.0.0.1", listener.port(),
+                                         [this, client_tls, server_name](std::unique_ptr<Stream> s, std::string error) {
+                                             REQUIRE(error.empty());
+                                             client = std::move(s);
+                                             client->set_handler(&client_side);
+                                             client->start_tls_client(client_tls, server_name);
+                                         });
     }
 
     // The client finishes its handshake before the server reads its Finished.

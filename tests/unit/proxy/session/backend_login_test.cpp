@@ -1,5 +1,5 @@
-#include "proxy/imap/sasl.h"
 #include "proxy/session/backend_login.h"
+#include "proxy/imap/sasl.h"
 
 #include <catch2/catch.hpp>
 
@@ -34,7 +34,8 @@ TEST_CASE("login uses AUTHENTICATE PLAIN with SASL-IR when the greeting offers i
     CHECK(done.capabilities == "IMAP4rev1 IDLE UNSELECT");
 }
 
-TEST_CASE("login asks for capabilities when the greeting has none, and after login when OK has none", "[backend_login]") {
+TEST_CASE("login asks for capabilities when the greeting has none, and after login when OK has none",
+          "[backend_login]") {
     BackendLogin login(plan_for("u", "p"));
     LoginStep step = login.on_line("* OK hello\r\n");
     REQUIRE(step.kind == Kind::Send);

@@ -248,7 +248,8 @@ TEST_CASE("a backend in several pools is checked at the smallest interval", "[se
     auto health = std::make_shared<routing::HealthTable>();
     session::HealthChecker checker(loop, health, config);
     CHECK(checker.probe_count() == 1);
-    REQUIRE(run_until(loop, [&] { return backend.accepted >= 3; }, 2s));
+    REQUIRE(run_until(
+        loop, [&] { return backend.accepted >= 3; }, 2s));
 }
 
 TEST_CASE("a state change from passive failures is published by the next check", "[session][health_checker]") {
@@ -309,8 +310,8 @@ TEST_CASE("destroying the checker mid-check cancels it: no report afterwards", "
     FakeBackend backend(loop);
     backend.mode = FakeBackend::Mode::Silent;
     auto health = std::make_shared<routing::HealthTable>();
-    auto checker =
-        std::make_unique<session::HealthChecker>(loop, health, one_backend("hc-destroyed", backend.port(), {20ms, 100ms, 1, 1}));
+    auto checker = std::make_unique<session::HealthChecker>(
+        loop, health, one_backend("hc-destroyed", backend.port(), {20ms, 100ms, 1, 1}));
     REQUIRE(run_until(loop, [&] { return backend.accepted == 1; }));
     checker.reset();
     run_for(loop, 250ms);

@@ -56,9 +56,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # imapfront_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION mail)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # dpkg-shlibdeps names the libraries (libuv1, libssl3, libyaml-cpp0.7, ...);
-# adduser makes the system user in postinst.
+# adduser makes the system user in postinst; procps has the /bin/kill of
+# the unit's ExecReload.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles ${PROJECT_SOURCE_DIR}/deploy/debian/postinst

@@ -17,8 +17,7 @@ install(TARGETS imapfront RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES deploy/debian/imapfront.yaml DESTINATION ${IMAPFRONT_CONFIG_DIR})
 install(FILES deploy/imapfront.example.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES README.md docs/configuration.md docs/operations.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(DIRECTORY deploy/monitoring/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/monitoring
-        PATTERN "tests" EXCLUDE)
+install(DIRECTORY deploy/monitoring/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/monitoring)
 
 configure_file(deploy/debian/imapfront.service.in imapfront.service @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/imapfront.service DESTINATION ${IMAPFRONT_SYSTEMD_UNIT_DIR})

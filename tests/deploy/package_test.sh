@@ -82,6 +82,7 @@ for path in /usr/bin/imapfront /etc/imapfront/imapfront.yaml /usr/lib/systemd/sy
     /usr/share/man/man8/imapfront.8.gz /usr/share/man/man5/imapfront.yaml.5.gz \
     /usr/share/doc/imapfront/examples/imapfront.example.yaml \
     /usr/share/doc/imapfront/monitoring/imapfront-alerts.yml \
+    /usr/share/doc/imapfront/monitoring/tests/imapfront-alerts_test.yml \
     /usr/share/doc/imapfront/monitoring/imapfront-dashboard.json; do
     grep -qx "$path" <<<"$contents" || fail "the package lacks $path"
 done

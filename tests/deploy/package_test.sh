@@ -9,7 +9,11 @@
 #   /etc/imapfront/imapfront.yaml` pass, `systemd-analyze verify` accepts the
 #   unit where the package put it (with the binary and man pages it names),
 #   and imapfront runs as that user with the shipped configuration until a
-#   SIGTERM drains it.
+#   SIGTERM drains it;
+# - in that container booted with systemd as its init (podman --systemd):
+#   `systemctl start` returns once imapfront has said READY=1, the service
+#   runs as the system user with the unit's hardening in force, `systemctl
+#   reload` reloads, `systemctl stop` drains it to a clean exit.
 # Usage: tests/deploy/package_test.sh   (as root; installs what is missing)
 # The package is built in build-deb/ (Release, prefix /usr).
 set -uo pipefail
@@ -89,7 +93,7 @@ done
 pass "contents: binary, config, unit, man pages, examples, monitoring"
 
 control="$(mktemp -d)"
-trap 'rm -rf "$control"' EXIT
+trap 'rm -rf "$control"' EXIT  # widened below once containers exist
 dpkg-deb -e "$deb" "$control/DEBIAN"
 dpkg-deb -x "$deb" "$control/root"
 grep -qx /etc/imapfront/imapfront.yaml "$control/DEBIAN/conffiles" &&
@@ -169,12 +173,69 @@ man -w imapfront.yaml >/dev/null && man -w 8 imapfront >/dev/null && pass "man f
 exit $((failures > 0))
 INNER
 )"
-out="$(podman run --rm --network slirp4netns -v "$build:/pkg:ro" -e VERSION="$version" -e DEB_NAME="${deb##*/}" \
-    "$image" bash -c "$inner" 2>&1)"
+container="imapfront-package-test-$$"
+booted="$container-systemd"
+test_image="localhost/$container:latest"
+remove_containers() {
+    podman rm -f "$container" "$booted" >/dev/null 2>&1
+    podman rmi -f "$test_image" >/dev/null 2>&1
+}
+trap 'rm -rf "$control"; remove_containers' EXIT
+out="$(podman run --name "$container" --network slirp4netns -v "$build:/pkg:ro" -e VERSION="$version" \
+    -e DEB_NAME="${deb##*/}" "$image" bash -c "$inner" 2>&1)"
 status=$?
 echo "$out" | grep -E '^(PASS|FAIL)' || echo "$out" | tail -20
 if ((status != 0)); then
     fail "in the container (exit status $status)"
+    finish
+fi
+step_time $t
+
+# --- the same container, booted with systemd as its init
+t=$SECONDS
+podman commit -q "$container" "$test_image" >/dev/null && podman rm "$container" >/dev/null &&
+    podman run -d --name "$booted" --systemd=always "$test_image" /lib/systemd/systemd >/dev/null ||
+    { fail "booting the container with systemd"; finish; }
+in_booted() { timeout 120 podman exec "$booted" bash -c "$1"; }
+state=""
+for _ in $(seq 60); do
+    state="$(in_booted 'systemctl is-system-running' 2>/dev/null)"
+    [[ "$state" == running || "$state" == degraded ]] && break
+    sleep 0.5
+done
+[[ "$state" == running || "$state" == degraded ]] && pass "[systemd] booted ($state)" ||
+    fail "[systemd] did not boot: '$state'"
+
+# Type=notify: start returns only after READY=1 (or fails after
+# TimeoutStartSec), so the listener must accept right after it.
+if in_booted 'systemctl start imapfront && systemctl is-active --quiet imapfront'; then
+    pass "[systemd] systemctl start imapfront: active (Type=notify, READY=1 received)"
+else
+    fail "[systemd] systemctl start imapfront"$'\n'"$(in_booted 'journalctl -u imapfront --no-pager | tail -20')"
+fi
+greeting="$(in_booted 'exec 3<>/dev/tcp/127.0.0.1/1143 && head -c 4 <&3')"
+[[ "$greeting" == "* OK" ]] && pass "[systemd] the listener greets right after start" ||
+    fail "[systemd] no greeting on 127.0.0.1:1143: '$greeting'"
+status_lines="$(in_booted 'pid=$(systemctl show -p MainPID --value imapfront); grep -E "^(Uid|NoNewPrivs|CapEff):" /proc/$pid/status; getent passwd imapfront | cut -d: -f3')"
+uid="$(tail -1 <<<"$status_lines")"
+# CAP_NET_BIND_SERVICE is bit 10: 0x400 and nothing else.
+if grep -qP "^Uid:\t$uid\t" <<<"$status_lines" && grep -qP '^NoNewPrivs:\t1$' <<<"$status_lines" &&
+    grep -qP '^CapEff:\t0000000000000400$' <<<"$status_lines"; then
+    pass "[systemd] runs as imapfront (uid $uid), NoNewPrivs, only CAP_NET_BIND_SERVICE"
+else
+    fail "[systemd] process credentials:"$'\n'"$status_lines"
+fi
+if in_booted 'systemctl reload imapfront && systemctl is-active --quiet imapfront' &&
+    in_booted 'journalctl -u imapfront --no-pager | grep -q "\"config_reload\",\"result\":\"ok\",\"trigger\":\"SIGHUP\""'; then
+    pass "[systemd] systemctl reload: SIGHUP reloaded the configuration"
+else
+    fail "[systemd] systemctl reload"$'\n'"$(in_booted 'journalctl -u imapfront --no-pager | tail -10')"
+fi
+stopped="$(in_booted 'systemctl stop imapfront; systemctl show imapfront -p Result -p ExecMainStatus -p ActiveState --value | tr "\n" " "')"
+if [[ "$stopped" == "success 0 inactive " ]] && in_booted 'journalctl -u imapfront --no-pager | grep -q "\"event\":\"draining\""'; then
+    pass "[systemd] systemctl stop: drained, exit 0"
+else
+    fail "[systemd] systemctl stop: Result, ExecMainStatus, ActiveState = $stopped"
 fi
 step_time $t
 

@@ -22,16 +22,17 @@ install(DIRECTORY deploy/monitoring/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/monitor
 configure_file(deploy/debian/imapfront.service.in imapfront.service @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/imapfront.service DESTINATION ${IMAPFRONT_SYSTEMD_UNIT_DIR})
 
-# Man pages, compressed as Debian wants them (gzip -9n: no name, no time).
+# Man pages with the project's version in their footer, compressed as Debian
+# wants them (gzip -9n: no name, no time).
 set(IMAPFRONT_MAN_PAGES imapfront.8 imapfront.yaml.5)
 set(man_outputs)
 foreach(page ${IMAPFRONT_MAN_PAGES})
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  configure_file(docs/man/${page} man/${page} @ONLY)
   set(output ${CMAKE_CURRENT_BINARY_DIR}/man/${page}.gz)
   add_custom_command(OUTPUT ${output}
-                     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_CURRENT_BINARY_DIR}/man
-                     COMMAND gzip -9n -c ${PROJECT_SOURCE_DIR}/docs/man/${page} > ${output}
-                     DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/${page} VERBATIM)
+                     COMMAND gzip -9n -c ${CMAKE_CURRENT_BINARY_DIR}/man/${page} > ${output}
+                     DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/man/${page} VERBATIM)
   install(FILES ${output} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
   list(APPEND man_outputs ${output})
 endforeach()

@@ -53,14 +53,16 @@ install_missing || { fail "installing packages"; finish; }
 # --- build the package
 t=$SECONDS
 build="$repo/build-deb"
+log="$build/package_test.log"
+mkdir -p "$build"
 rm -f "$build"/imapfront_*.deb
 if cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-    -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON -DIMAPFRONT_WERROR=ON >"$build.log" 2>&1 &&
-    cmake --build "$build" -j 2 --target imapfront imapfront_man >>"$build.log" 2>&1 &&
-    (cd "$build" && cpack -G DEB >>"$build.log" 2>&1); then
+    -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON -DIMAPFRONT_WERROR=ON >"$log" 2>&1 &&
+    cmake --build "$build" -j 2 --target imapfront imapfront_man >>"$log" 2>&1 &&
+    (cd "$build" && cpack -G DEB >>"$log" 2>&1); then
     pass "cpack built $(cd "$build" && ls imapfront_*.deb)"
 else
-    fail "building the package"$'\n'"$(tail -20 "$build.log")"
+    fail "building the package"$'\n'"$(tail -20 "$log")"
     finish
 fi
 step_time $t
@@ -116,6 +118,8 @@ pass "the unit: Type=notify, User, ExecStart, ExecReload with SIGHUP, hardening 
 for page in man8/imapfront.8.gz man5/imapfront.yaml.5.gz; do
     warnings="$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$control/root/usr/share/man/$page" 2>&1 >/dev/null)"
     [[ -z "$warnings" ]] && pass "man page $page renders without warnings" || fail "man $page: $warnings"
+    zcat "$control/root/usr/share/man/$page" | grep -q "^\.TH .*\"imapfront $version\"" ||
+        fail "man $page does not carry version $version"
 done
 
 # --- in a clean container

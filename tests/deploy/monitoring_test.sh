@@ -6,7 +6,10 @@
 # - a real Prometheus (Debian's package) with its own scratch config and data
 #   folder scrapes imapfront on loopback and loads the rules; its HTTP query
 #   API finds the sessions gauge with the one session the test holds open,
-#   reports every rule healthy, and evaluates every dashboard query.
+#   reports every rule healthy, and evaluates every dashboard query;
+# - the rules match imapfront's real series: the unreachable backend and the
+#   one session of max_connections 1 make their alerts pending, a refused
+#   reload makes ImapfrontConfigReloadFailed fire.
 # Usage: tests/deploy/monitoring_test.sh   (as root; installs what is missing)
 # Uses build/imapfront (IMAPFRONT_BIN to choose another), building it if absent.
 set -uo pipefail
@@ -78,7 +81,8 @@ pools:
   default: { servers: [nowhere], health: { interval: 1s, timeout: 1s, fall: 1, rise: 1 } }
 vhosts:
   example.org: { pool: default }
-limits: { max_connections: 100 }
+# The one session the test holds is the whole allowance: sessions near the limit.
+limits: { max_connections: 1 }
 admin: { address: "127.0.0.1:0" }
 log: { format: json, level: info }
 YAML
@@ -183,6 +187,34 @@ if [[ "$rules" == "5 " ]]; then
 else
     fail "Prometheus rules: $rules"
 fi
+
+# A reload of a broken file is refused, counted, and alerted on.
+cp "$scratch/imapfront.yaml" "$scratch/imapfront.good.yaml"
+echo "listeners: []" >"$scratch/imapfront.yaml"
+kill -HUP "${pids[0]}"
+
+# The state of each alert Prometheus knows, as "name backend state" lines.
+alert_states() {
+    curl -sf --max-time 5 "$api/alerts" | python3 -c '
+import json, sys
+for alert in json.load(sys.stdin)["data"]["alerts"]:
+    print(alert["labels"]["alertname"], alert["labels"].get("backend", "-"), alert["state"])'
+}
+expected_alerts=("ImapfrontBackendDown nowhere pending" "ImapfrontSessionsNearLimit - pending"
+                 "ImapfrontConfigReloadFailed - firing")
+states=""
+for _ in $(seq 60); do
+    states="$(alert_states 2>/dev/null)"
+    all=1
+    for alert in "${expected_alerts[@]}"; do grep -qxF "$alert" <<<"$states" || all=0; done
+    ((all)) && break
+    sleep 1
+done
+for alert in "${expected_alerts[@]}"; do
+    grep -qxF "$alert" <<<"$states" && pass "alert on imapfront's own series: $alert" ||
+        fail "no '$alert' in Prometheus' alerts:"$'\n'"$states"
+done
+cp "$scratch/imapfront.good.yaml" "$scratch/imapfront.yaml"
 
 # Every dashboard query, with its variables filled in, is valid PromQL here.
 bad_queries=0

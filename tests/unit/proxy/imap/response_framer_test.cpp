@@ -162,7 +162,8 @@ TEST_CASE("a bare LF ends a response line", "[response_framer]") {
 
 TEST_CASE("line events carry the response's type, tag and status", "[response_framer]") {
     ResponseFramer framer;
-    std::string_view input = "a1 NO [TRYCREATE] no such mailbox\r\n* 3 EXISTS\r\n+ go ahead\r\n* BYE going\r\n* LIST () \"/\" {2}\r\nab\r\n";
+    std::string_view input =
+        "a1 NO [TRYCREATE] no such mailbox\r\n* 3 EXISTS\r\n+ go ahead\r\n* BYE going\r\n* LIST () \"/\" {2}\r\nab\r\n";
     ResponseEvent event = framer.next(input);
     REQUIRE(event.kind == ResponseEvent::Kind::Line);
     CHECK(event.type == ResponseType::Tagged);

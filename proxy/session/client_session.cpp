@@ -80,8 +80,12 @@ void ClientSession::greet(std::string_view received) {
         return;
     }
     enter(State::NotAuthenticated);
-    write_client("* OK [CAPABILITY " + preauth_->capabilities() + "] imapfront ready\r\n");
+    write_greeting();
     if (!received.empty()) on_data(received);
+}
+
+void ClientSession::write_greeting() {
+    write_client("* OK [CAPABILITY " + preauth_->capabilities() + "] imapfront ready\r\n");
 }
 
 void ClientSession::on_tls_ready() {
@@ -89,7 +93,7 @@ void ClientSession::on_tls_ready() {
     enter(State::NotAuthenticated);
     // After STARTTLS the client speaks first; after implicit TLS it waits for the greeting.
     if (context_.listener.tls == config::TlsMode::Implicit) {
-        write_client("* OK [CAPABILITY " + preauth_->capabilities() + "] imapfront ready\r\n");
+        write_greeting();
     }
 }
 

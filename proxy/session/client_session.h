@@ -73,6 +73,7 @@ private:
 
     void on_proxy_header(std::string_view bytes);
     void greet(std::string_view received = {});
+    void write_greeting();
     void process(std::string_view input);
     bool accepting_commands() const;
     void on_command_line(const imap::CommandEvent& event, std::string_view& rest);

@@ -4,6 +4,7 @@ answers itself, when a command breaks after part of it was relayed, when a
 client sends nothing but invalid commands or stops reading, and what
 survives STARTTLS and SELECTA (ENABLE does, a plaintext VHOST does not)."""
 
+import socket
 import time
 
 from faults_support import admin_config, metric
@@ -16,6 +17,14 @@ BOB2 = "bob2@defg.test"
 IDLE_TIMEOUT = 2.0
 BYE_SEND_DEADLINE = 10.0  # proxy/session/client_session.cpp
 BAD_COMMANDS = 10         # before login
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
 
 
 def big_message(size):
@@ -92,6 +101,23 @@ class SessionHardeningTest(EnvironmentTestCase):
         lines = [line for line in rest.split(b"\r\n") if line]
         self.assertEqual(lines.count(b"* BAD Invalid tag"), BAD_COMMANDS, lines)
         self.assertEqual(lines[-1], b"* BYE Too many invalid commands")
+
+    def test_a_client_that_does_not_read_is_not_read_from_before_login(self):
+        client = self.client()
+        before = rss_kib(self.env.proxy.proc.pid)
+        flood = b"a NOOP\r\n" * (1024 * 1024)  # 8 MiB of commands, ~20 MiB of answers
+        client.sock.settimeout(0.2)
+        sent = 0
+        deadline = time.monotonic() + 5
+        while sent < len(flood) and time.monotonic() < deadline:
+            try:
+                sent += client.sock.send(flood[sent:sent + 65536])
+            except (socket.timeout, BlockingIOError):
+                pass
+        # The proxy stopped reading: the flood could not all be sent, and its
+        # answers are not piling up in the proxy's memory.
+        self.assertLess(sent, len(flood))
+        self.assertLess(rss_kib(self.env.proxy.proc.pid) - before, 32 * 1024)
 
     def test_invalid_commands_after_login_do_not_close_the_session(self):
         client = self.logged_in()

@@ -78,12 +78,13 @@ void AccountSwitch::bring_up_to_date(BackendLink& link, bool new_link) {
     if (const std::string id = strip_line_end(setup_.id_arguments); new_link && !id.empty() && single_line(id)) {
         replays.push_back("ID" + id);
     }
-    std::vector<std::string>& link_enabled = links_.enabled_on(link);
     std::string missing;
-    for (const std::string& extension : setup_.enabled) {
-        if (std::find(link_enabled.begin(), link_enabled.end(), extension) != link_enabled.end()) continue;
-        missing += " " + extension;
-        link_enabled.push_back(extension);
+    if (std::vector<std::string>* link_enabled = links_.enabled_on(link)) {
+        for (const std::string& extension : setup_.enabled) {
+            if (std::find(link_enabled->begin(), link_enabled->end(), extension) != link_enabled->end()) continue;
+            missing += " " + extension;
+            link_enabled->push_back(extension);
+        }
     }
     if (!missing.empty()) replays.push_back("ENABLE" + missing);
     if (replays.empty()) {

@@ -79,14 +79,9 @@ LinkSet::Entry* LinkSet::entry(const BackendLink& link) {
     return nullptr;
 }
 
-std::vector<std::string>& LinkSet::enabled_on(const BackendLink& link) {
-    static thread_local std::vector<std::string> none;
+std::vector<std::string>* LinkSet::enabled_on(const BackendLink& link) {
     Entry* found = entry(link);
-    if (!found) {
-        none.clear();
-        return none;
-    }
-    return found->enabled;
+    return found ? &found->enabled : nullptr;
 }
 
 void LinkSet::make_room() {

@@ -51,8 +51,9 @@ public:
     bool complete_internal(BackendLink& link, std::string_view tag, std::string_view status);
     bool internal_tag(std::string_view tag) const { return tags_.owns(tag); }
 
-    // The extensions ENABLEd on `link` so far (upper-case names).
-    std::vector<std::string>& enabled_on(const BackendLink& link);
+    // The extensions ENABLEd on `link` so far (upper-case names); null when
+    // `link` is not one of the set's.
+    std::vector<std::string>* enabled_on(const BackendLink& link);
 
     void pause_reading();
     void resume_reading();

@@ -174,7 +174,7 @@ void Relay::command_finished(std::string_view tag, std::string_view status) {
 }
 
 void Relay::remember_enabled(std::string_view arguments) {
-    std::vector<std::string>& on_link = links_.enabled_on(*links_.active());
+    std::vector<std::string>* on_link = links_.active() ? links_.enabled_on(*links_.active()) : nullptr;
     std::size_t start = 0;
     while (start < arguments.size()) {
         while (start < arguments.size() &&
@@ -198,7 +198,7 @@ void Relay::remember_enabled(std::string_view arguments) {
             if (valid && !known(setup_.enabled) && setup_.enabled.size() < max_enabled) {
                 setup_.enabled.push_back(extension);
             }
-            if (valid && !known(on_link) && on_link.size() < max_enabled) on_link.push_back(extension);
+            if (valid && on_link && !known(*on_link) && on_link->size() < max_enabled) on_link->push_back(extension);
         }
         start = end;
     }

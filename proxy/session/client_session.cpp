@@ -488,7 +488,13 @@ void ClientSession::on_login_failed(const std::string& backend_name, const Failu
 
 void ClientSession::write_client(std::string bytes) {
     // Responses relayed in this read go first: nothing overtakes them.
-    if (relay_) bytes.insert(0, relay_->take_client_output());
+    if (relay_) {
+        if (bytes.empty()) {
+            bytes = relay_->take_client_output();
+        } else {
+            bytes.insert(0, relay_->take_client_output());
+        }
+    }
     if (state_ == State::Closing || bytes.empty()) return;
     client_->write(std::move(bytes));
     if (client_->above_high_watermark()) update_client_reading();

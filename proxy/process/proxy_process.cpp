@@ -1,5 +1,6 @@
 #include "proxy/process/proxy_process.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/admin/shared_metrics.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/process/process_setup.h"
@@ -103,8 +104,9 @@ int run_proxy(const ProcessOptions& options) {
         publish_limits(*config);
         auto limits = std::make_shared<session::AddressLimits>();
         for (std::size_t index = 0; index < planes.size(); ++index) {
-            planes[index].server = std::make_unique<session::Server>(*planes[index].loop, snapshot, health, limits,
-                                                                     first_session_id(options, index));
+            planes[index].server =
+                std::make_unique<session::Server>(*planes[index].loop, snapshot, health, limits,
+                                                  admin::Metrics::global(), first_session_id(options, index));
             planes[index].server->start();
         }
 

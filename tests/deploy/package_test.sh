@@ -39,7 +39,7 @@ step_time() { echo "      ($((SECONDS - $1))s)"; }
 install_missing() {
     local missing=()
     for package in podman runc catatonit debootstrap uidmap slirp4netns fuse-overlayfs \
-        containernetworking-plugins dpkg-dev man-db build-essential cmake ninja-build pkg-config \
+        containernetworking-plugins dpkg-dev man-db file build-essential cmake ninja-build pkg-config \
         libuv1-dev libssl-dev libyaml-cpp-dev catch2 python3; do
         dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
     done

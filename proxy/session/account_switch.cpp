@@ -30,10 +30,12 @@ std::string impossible_mailbox() { return "\"imapfront-deselect-" + std::to_stri
 
 }  // namespace
 
-AccountSwitch::AccountSwitch(SessionCore& core, LinkSet& links, SwitchOwner& owner, std::string identity)
+AccountSwitch::AccountSwitch(SessionCore& core, LinkSet& links, SwitchOwner& owner, std::string tag,
+                             std::string identity)
     : core_(core),
       links_(links),
       owner_(owner),
+      tag_(std::move(tag)),
       identity_(std::move(identity)) {}
 
 void AccountSwitch::start(bool deselect, const ClientSetup& setup) {

@@ -32,7 +32,10 @@ struct ClientSetup {
 
 class AccountSwitch final : private BackendLinkOwner {
 public:
-    AccountSwitch(SessionCore& core, LinkSet& links, SwitchOwner& owner, std::string identity);
+    AccountSwitch(SessionCore& core, LinkSet& links, SwitchOwner& owner, std::string tag, std::string identity);
+
+    // The SELECTA's tag, under which the switch is answered.
+    const std::string& tag() const { return tag_; }
 
     // `deselect`: a mailbox is selected on the active link and must be left first.
     void start(bool deselect, const ClientSetup& setup);
@@ -52,6 +55,7 @@ private:
     SessionCore& core_;
     LinkSet& links_;
     SwitchOwner& owner_;
+    std::string tag_;
     std::string identity_;  // config spelling
     ClientSetup setup_;
     int replays_pending_ = 0;

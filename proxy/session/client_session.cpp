@@ -43,7 +43,8 @@ void retire_later(net::EventLoop& loop, std::unique_ptr<Part>& part) {
 ClientSession::ClientSession(SessionHost& host, std::shared_ptr<const Snapshot> snapshot,
                              const config::Listener& listener, std::unique_ptr<net::Stream> client, net::Endpoint peer,
                              std::uint64_t id)
-    : context_{host, host.metrics(), snapshot, *snapshot->config, listener, std::to_string(id), std::move(peer)},
+    : context_{host, host.metrics(), snapshot, *snapshot->config, listener, std::to_string(id), std::move(peer), {},
+               {}},
       client_(std::move(client)),
       framer_(imap::preauth_limits()),
       preauth_(std::make_unique<PreAuth>(static_cast<SessionCore&>(*this), host.loop())),
@@ -98,8 +99,9 @@ void ClientSession::on_tls_ready() {
 }
 
 void ClientSession::on_proxy_header(std::string_view bytes) {
-    proxy_header_.append(bytes);
-    const net::ProxyParse parsed = net::parse_proxy_header(proxy_header_);
+    if (!proxy_header_) proxy_header_ = std::make_unique<std::string>();
+    proxy_header_->append(bytes);
+    const net::ProxyParse parsed = net::parse_proxy_header(*proxy_header_);
     switch (parsed.status) {
     case net::ProxyParse::Status::NeedMore: return;
     case net::ProxyParse::Status::Invalid:
@@ -110,7 +112,7 @@ void ClientSession::on_proxy_header(std::string_view bytes) {
     }
     if (!parsed.addresses.local) context_.client_address = {parsed.addresses.source_ip, parsed.addresses.source_port};
     // Bytes after the header are the client's: TLS records or commands.
-    const std::string rest = std::exchange(proxy_header_, {}).substr(parsed.consumed);
+    const std::string rest = std::exchange(proxy_header_, nullptr)->substr(parsed.consumed);
     greet(rest);
 }
 
@@ -137,7 +139,7 @@ void ClientSession::drain() {
 void ClientSession::force_close() { close("* BYE [UNAVAILABLE] Server shutting down\r\n"); }
 
 void ClientSession::command_boundary() {
-    if (!draining_ || state_ != State::Authenticated || forwarding_ || collecting_ || !relay_) return;
+    if (!draining_ || state_ != State::Authenticated || forwarding_ || collected_ || !relay_) return;
     if (relay_->at_command_boundary()) force_close();
 }
 
@@ -238,7 +240,7 @@ void ClientSession::on_drained() {
 
 void ClientSession::process(std::string_view input) {
     while (!input.empty() && accepting_commands()) {
-        if (draining_ && state_ == State::Authenticated && !forwarding_ && !collecting_) {
+        if (draining_ && state_ == State::Authenticated && !forwarding_ && !collected_) {
             // A command boundary while draining: nothing new starts.
             input = {};
             command_boundary();
@@ -252,8 +254,8 @@ void ClientSession::process(std::string_view input) {
         case imap::CommandEvent::Kind::LiteralData:
             if (forwarding_) {
                 relay_->forward_literal(event.data);
-            } else if (collecting_) {
-                collected_.wire.append(event.data);
+            } else if (collected_) {
+                collected_->wire.append(event.data);
             }
             break;
         case imap::CommandEvent::Kind::Error: on_framer_error(event); break;
@@ -286,29 +288,28 @@ void ClientSession::on_command_line(const imap::CommandEvent& event, std::string
         const std::string_view name = framer_.name();
         if (state_ == State::Authenticated && relay_->relays(name)) {
             forwarding_ = true;
-            collecting_ = false;
+            collected_.reset();
             relay_->begin_command(tag, name, event.data);
         } else {
             forwarding_ = false;
-            collecting_ = true;
-            collected_ = {std::string(tag), std::string(name),
-                          std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())))};
+            collected_ = std::make_unique<LocalCommand>(LocalCommand{
+                std::string(tag), std::string(name),
+                std::string(event.data.substr(std::min(event.data.size(), tag.size() + 1 + name.size())))});
         }
     } else if (forwarding_) {
         relay_->forward(event.data);
-    } else if (collecting_) {
-        collected_.wire.append(event.data);
+    } else if (collected_) {
+        collected_->wire.append(event.data);
     }
 
-    if (collecting_ && collected_.wire.size() > local_command_limit) {
+    if (collected_ && collected_->wire.size() > local_command_limit) {
         close("* BYE Command too long\r\n");
         return;
     }
     if (event.command_complete) {
         forwarding_ = false;
-        if (collecting_) {
-            collecting_ = false;
-            dispatch(std::move(collected_));
+        if (collected_) {
+            dispatch(std::move(*std::exchange(collected_, nullptr)));
             if (state_ == State::TlsHandshake) rest = {};
         }
         return;
@@ -317,8 +318,8 @@ void ClientSession::on_command_line(const imap::CommandEvent& event, std::string
         if (forwarding_) {
             // The backend may refuse the command instead of sending "+"; the
             // client then never sends the data, so none is read until it answers.
-            relay_->await_continuation(framer_.tag());
-        } else if (collecting_) {
+            relay_->await_continuation();
+        } else if (collected_) {
             write_client("+ Ready for literal data\r\n");
         }
     }
@@ -337,7 +338,7 @@ void ClientSession::on_framer_error(const imap::CommandEvent& event) {
     // the rest: no answer of ours can put that stream back in step.
     const bool mid_command = forwarding_;
     forwarding_ = false;
-    collecting_ = false;
+    collected_.reset();
     switch (event.error) {
     case imap::FramerError::LineTooLong:
         write_client("* BAD Line too long\r\n");
@@ -445,8 +446,8 @@ void ClientSession::begin_login(Decision login) {
     }
     LinkTarget target =
         make_link_target(context_, client_->local(), route, {{}, route.backend_user, std::move(login.password)});
-    identity_ = route.identity;
-    vhost_ = route.vhost ? route.vhost->name : std::string{};
+    context_.identity = route.identity;
+    context_.vhost = route.vhost ? route.vhost->name : std::string{};
     enter(State::LoggingIn);
     login_ = std::make_unique<LoginAttempt>(host.loop(), metrics, static_cast<LoginAttemptOwner&>(*this), login.tag,
                                             std::move(target));
@@ -460,7 +461,7 @@ void ClientSession::on_login_succeeded(std::unique_ptr<BackendLink> link) {
     framer_.set_limits(relay_limits(context_.config));
     login_timer_.stop();
     restart_idle_timer();
-    relay_ = std::make_unique<Relay>(static_cast<SessionCore&>(*this), context_.host.loop(), std::move(link), identity_,
+    relay_ = std::make_unique<Relay>(static_cast<SessionCore&>(*this), context_.host.loop(), std::move(link),
                                      preauth_->client_id());
     preauth_.reset();
     log(LogLevel::Info, "login", {{"result", "ok"}});
@@ -509,8 +510,8 @@ void ClientSession::log(LogLevel level, std::string_view event, std::initializer
     if (!log_enabled(level)) return;
     std::vector<LogField> fields{
         {"session", context_.id}, {"client", context_.client_address.ip}, {"state", state_name(state_)}};
-    if (!vhost_.empty()) fields.emplace_back("vhost", vhost_);
-    if (!identity_.empty()) fields.emplace_back("identity", identity_);
+    if (!context_.vhost.empty()) fields.emplace_back("vhost", context_.vhost);
+    if (!context_.identity.empty()) fields.emplace_back("identity", context_.identity);
     if (const BackendLink* active = relay_ ? relay_->active() : nullptr) {
         fields.emplace_back("backend", active->backend_name());
         fields.emplace_back("active_identity", active->identity());

@@ -90,22 +90,19 @@ private:
     std::unique_ptr<net::Stream> client_;
     State state_ = State::NotAuthenticated;
     bool draining_ = false;
-    bool client_spoke_ = false;  // any byte received since the greeting
-    std::string proxy_header_;   // PROXY header bytes received so far
+    bool client_spoke_ = false;                  // any byte received since the greeting
+    std::unique_ptr<std::string> proxy_header_;  // PROXY header bytes received so far
 
     imap::CommandFramer framer_;
-    std::string held_;         // client bytes received while not accepting commands
-    bool collecting_ = false;  // the current command is being collected for local handling
-    LocalCommand collected_;
-    bool forwarding_ = false;  // the current command is being relayed to the backend
-    int bad_commands_ = 0;     // invalid commands before login
+    std::string held_;                         // client bytes received while not accepting commands
+    std::unique_ptr<LocalCommand> collected_;  // the current command, collected for local handling
+    bool forwarding_ = false;                  // the current command is being relayed to the backend
+    int bad_commands_ = 0;                     // invalid commands before login
 
     // The part that owns the current phase; at most one of the last two.
     std::unique_ptr<PreAuth> preauth_;
     std::unique_ptr<LoginAttempt> login_;
     std::unique_ptr<Relay> relay_;
-    std::string identity_;  // for the log: the identity logged in as
-    std::string vhost_;
 
     net::Timer login_timer_;
     net::Timer idle_timer_;

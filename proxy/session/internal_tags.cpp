@@ -9,19 +9,22 @@ std::uint64_t thread_random() {
     return engine();
 }
 
-InternalTags::InternalTags() {
+InternalTags::InternalTags() : prefix_bits_(thread_random()) {}
+
+std::string InternalTags::prefix() const {
     static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    prefix_ = "if";
-    std::uint64_t bits = thread_random();
+    std::string prefix = "if";
+    std::uint64_t bits = prefix_bits_;
     for (int i = 0; i < 10; ++i) {
-        prefix_ += digits[bits % 36];
+        prefix += digits[bits % 36];
         bits /= 36;
     }
-    prefix_ += '.';
+    prefix += '.';
+    return prefix;
 }
 
-std::string InternalTags::next() { return prefix_ + std::to_string(++counter_); }
+std::string InternalTags::next() { return prefix() + std::to_string(++counter_); }
 
-bool InternalTags::owns(std::string_view tag) const { return tag.starts_with(prefix_); }
+bool InternalTags::owns(std::string_view tag) const { return tag.starts_with(prefix()); }
 
 }  // namespace imapfront::session

@@ -27,7 +27,10 @@ public:
     bool owns(std::string_view tag) const;
 
 private:
-    std::string prefix_;
+    // Spelt out when needed (rarely), so that an idle session keeps 12 bytes.
+    std::string prefix() const;
+
+    std::uint64_t prefix_bits_;
     std::uint32_t counter_ = 0;
 };
 

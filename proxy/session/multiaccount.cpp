@@ -56,8 +56,8 @@ Decision Relay::cmd_selecta(const LocalCommand& command) {
         return Decision::reply(command.tag + " NO SELECTA failure: user identifier rejected\r\n");
     }
     core_.enter(State::Switching);
-    switch_tag_ = command.tag;
-    switch_ = std::make_unique<AccountSwitch>(core_, links_, static_cast<SwitchOwner&>(*this), std::move(identity));
+    switch_ = std::make_unique<AccountSwitch>(core_, links_, static_cast<SwitchOwner&>(*this), command.tag,
+                                              std::move(identity));
     switch_->start(mailbox_selected_ && links_.active(), setup_);
     return {};
 }

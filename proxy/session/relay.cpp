@@ -38,12 +38,10 @@ bool mentions_capability(std::string_view line) {
 
 }  // namespace
 
-Relay::Relay(SessionCore& core, net::EventLoop& loop, std::unique_ptr<BackendLink> link, std::string identity,
-             std::string client_id)
+Relay::Relay(SessionCore& core, net::EventLoop& loop, std::unique_ptr<BackendLink> link, std::string client_id)
     : core_(core),
       loop_(loop),
       links_(core, loop, core.context().config.multiaccount.max_links),
-      identity_(std::move(identity)),
       setup_{std::move(client_id), {}} {
     links_.adopt_active(std::move(link), *this);
 }
@@ -77,7 +75,12 @@ void Relay::forward_literal(std::string_view data) {
     if (active->above_high_watermark()) core_.update_client_reading();
 }
 
-void Relay::await_continuation(std::string_view tag) { awaiting_continuation_ = std::string(tag); }
+void Relay::await_continuation() {
+    // Only the newest command can be waiting: the client sends nothing more until it is answered.
+    if (in_flight_.empty()) return;
+    in_flight_.back().awaits_continuation = true;
+    awaiting_continuation_ = true;
+}
 
 void Relay::flush_to_backend() {
     BackendLink* active = links_.active();
@@ -87,7 +90,7 @@ void Relay::flush_to_backend() {
     if (active->above_high_watermark()) core_.update_client_reading();
 }
 
-bool Relay::holds_input() const { return waiting_command_ || switch_ || !awaiting_continuation_.empty(); }
+bool Relay::holds_input() const { return waiting_command_ || switch_ || awaiting_continuation_; }
 
 bool Relay::at_command_boundary() const {
     // An IDLE may wait for hours; a BYE ends it as well as any update would.
@@ -165,10 +168,10 @@ void Relay::command_finished(std::string_view tag, std::string_view status) {
     } else if (name == "ID") {
         setup_.id_arguments = it->arguments;
     }
-    const bool refused_literal = !awaiting_continuation_.empty() && awaiting_continuation_ == tag;
+    const bool refused_literal = awaiting_continuation_ && it->awaits_continuation;
     in_flight_.erase(it);
     if (refused_literal) {
-        awaiting_continuation_.clear();
+        awaiting_continuation_ = false;
         core_.literal_refused();
     }
 }
@@ -245,9 +248,10 @@ void Relay::on_link_response(BackendLink& link, const imap::ResponseEvent& event
         const auto is_client_tag = [&](const InFlight& command) { return command.tag == event.tag; };
         swallowing_ = tagged && std::none_of(in_flight_.begin(), in_flight_.end(), is_client_tag);
         if (event.type == imap::ResponseType::Untagged && event.status == "BYE") backend_said_bye_ = true;
-        if (event.type == imap::ResponseType::Continuation && !awaiting_continuation_.empty()) {
+        if (event.type == imap::ResponseType::Continuation && awaiting_continuation_) {
             // The client may send its literal now; it reads this "+" first.
-            awaiting_continuation_.clear();
+            awaiting_continuation_ = false;
+            for (InFlight& command : in_flight_) command.awaits_continuation = false;
             to_client_.append(event.data);
             flush_to_client();
             core_.resume_input();
@@ -289,7 +293,7 @@ void Relay::on_link_drained(BackendLink&) { core_.update_client_reading(); }
 
 std::string Relay::authenticated_identity(std::string_view requested) const {
     const config::Config& config = core_.context().config;
-    return routing::find_authenticated(routing::authenticated_identities(config, identity_), requested);
+    return routing::find_authenticated(routing::authenticated_identities(config, core_.context().identity), requested);
 }
 
 void Relay::on_switch_deselected() {
@@ -304,7 +308,7 @@ void Relay::on_switch_done(BackendLink& target) {
     backend_said_bye_ = false;
     core_.log(LogLevel::Info, "selecta", {{"result", "ok"}});
     core_.context().metrics.selecta(admin::MultiResult::Ok).add();
-    const std::string tag = std::exchange(switch_tag_, {});
+    const std::string tag = switch_->tag();
     end_switch();
     core_.write_client(tag + " OK [CAPABILITY " + imap::rewrite_capability_list(target.capabilities()) +
                        "] SELECTA completed\r\n");
@@ -314,7 +318,7 @@ void Relay::on_switch_done(BackendLink& target) {
 
 void Relay::on_switch_failed(std::string answer) {
     core_.context().metrics.selecta(admin::MultiResult::Unavailable).add();
-    const std::string tag = std::exchange(switch_tag_, {});
+    const std::string tag = switch_->tag();
     end_switch();
     core_.write_client(tag + " " + answer + "\r\n");
     core_.resume_input();

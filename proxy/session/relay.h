@@ -21,9 +21,8 @@ namespace imapfront::session {
 
 class Relay final : private BackendLinkOwner, private SwitchOwner {
 public:
-    // `link` is the login's link, logged in as `identity` (config spelling).
-    Relay(SessionCore& core, net::EventLoop& loop, std::unique_ptr<BackendLink> link, std::string identity,
-          std::string client_id);
+    // `link` is the login's link, logged in as the context's identity.
+    Relay(SessionCore& core, net::EventLoop& loop, std::unique_ptr<BackendLink> link, std::string client_id);
     ~Relay() override;
     Relay(const Relay&) = delete;
     Relay& operator=(const Relay&) = delete;
@@ -35,7 +34,7 @@ public:
     void forward_literal(std::string_view data);
     // The line just forwarded announced a synchronizing literal: the client
     // sends its data only after the backend's "+".
-    void await_continuation(std::string_view tag);
+    void await_continuation();
     void flush_to_backend();
     // A command imapfront answers itself; it waits for the commands sent
     // before it, so that its answer does not overtake theirs.
@@ -66,6 +65,7 @@ private:
         std::string name;
         std::string arguments;  // kept for ID and ENABLE
         std::chrono::steady_clock::time_point sent;
+        bool awaits_continuation = false;  // its synchronizing literal waits for "+"
     };
 
     Decision run_local(const LocalCommand& command);
@@ -94,13 +94,11 @@ private:
     SessionCore& core_;
     net::EventLoop& loop_;
     LinkSet links_;
-    std::string identity_;  // the identity the client logged in as
     ClientSetup setup_;
     std::vector<InFlight> in_flight_;  // a vector: an empty deque still holds ~500 bytes
     std::unique_ptr<LocalCommand> waiting_command_;
     std::unique_ptr<AccountSwitch> switch_;
-    std::string switch_tag_;
-    std::string awaiting_continuation_;  // tag of the command whose literal waits for "+"
+    bool awaiting_continuation_ = false;  // the last command's literal waits for "+"
     bool mailbox_selected_ = false;
     bool swallowing_ = false;  // dropping an internal command's response
     bool backend_said_bye_ = false;

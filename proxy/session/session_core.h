@@ -25,7 +25,7 @@ namespace imapfront::session {
 
 class SessionHost;
 
-// What stays the same for the whole session.
+// What the whole session shares; identity and vhost are set once, at login.
 struct SessionContext {
     SessionHost& host;
     admin::Metrics& metrics;
@@ -34,6 +34,8 @@ struct SessionContext {
     const config::Listener& listener;
     std::string id;
     net::Endpoint client_address;  // the real client: the socket peer, or what a PROXY header said
+    std::string identity;          // logged in as (config spelling); empty before login
+    std::string vhost;
 };
 
 // A complete command imapfront handles itself.

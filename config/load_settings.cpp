@@ -12,7 +12,9 @@ void read_multiaccount(SchemaReader& reader, const Field& field, Config& config)
     reader.set(*fields, "lista_count", multiaccount.lista_count, [&](const Field& f) {
         return reader.choice(f, Choices<ListaCount>{{"draft", ListaCount::Draft}, {"off", ListaCount::Off}});
     });
-    reader.set(*fields, "max_links", multiaccount.max_links, [&](const Field& f) { return reader.count(f, 1, 64); });
+    // Two at least: SELECTA keeps the active link and opens the next one
+    // before it lets the old one go.
+    reader.set(*fields, "max_links", multiaccount.max_links, [&](const Field& f) { return reader.count(f, 2, 64); });
 }
 
 void read_limits(SchemaReader& reader, const Field& field, Config& config) {

@@ -186,7 +186,8 @@ std::string render_prometheus(std::span<const Metrics* const> parts) {
     header(out, "imapfront_connections_total", "counter", "Client connections accepted.");
     sample(out, "imapfront_connections_total", {},
            total(parts, [](const Metrics& m) { return m.connections.value(); }));
-    header(out, "imapfront_connections_refused_total", "counter", "Client connections refused by limits or shutdown.");
+    header(out, "imapfront_connections_refused_total", "counter",
+           "Client connections refused by limits or an untrusted PROXY source.");
     sample(out, "imapfront_connections_refused_total", {},
            total(parts, [](const Metrics& m) { return m.connections_refused.value(); }));
     labelled_counters(out, "imapfront_logins_total", "Login attempts by result.", parts, &Metrics::logins_,

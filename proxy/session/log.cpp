@@ -34,6 +34,42 @@ std::string timestamp() {
     return text;
 }
 
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
+// no surrogates, nothing past U+10FFFF) that starts text[at] with a byte >= 0x80,
+// or 0 when those bytes are no such sequence.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[at + i]); };
+    const auto lead = byte(0);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        length = 3;
+        if (lead == 0xe0) low = 0xa0;
+        if (lead == 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        length = 4;
+        if (lead == 0xf0) low = 0x90;
+        if (lead == 0xf4) high = 0x8f;
+    } else {
+        return 0;
+    }
+    if (text.size() - at < length) return 0;
+    if (byte(1) < low || byte(1) > high) return 0;
+    for (std::size_t i = 2; i < length; ++i) {
+        if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+    }
+    return length;
+}
+
+void append_escaped_byte(std::string& out, unsigned char c) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\u%04x", c);
+    out += hex;
+}
+
 bool needs_text_quotes(std::string_view value) {
     if (value.empty()) return true;
     for (const char ch : value) {
@@ -57,8 +93,8 @@ bool log_enabled(LogLevel level) { return level >= g_level; }
 std::string json_escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
+    for (std::size_t at = 0; at < text.size();) {
+        const auto c = static_cast<unsigned char>(text[at]);
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -66,16 +102,23 @@ std::string json_escape(std::string_view text) {
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (c < 0x20 || c >= 0x7f) {
-                // Bytes outside printable ASCII are escaped one by one so a log
-                // line is always valid JSON, whatever a client sent.
-                char hex[8];
-                std::snprintf(hex, sizeof hex, "\\u%04x", c);
-                out += hex;
+            if (c >= 0x80) {
+                // Well-formed UTF-8 (a name like josé) stays as it is; a byte
+                // that is no part of such a sequence is escaped on its own, so
+                // a line is valid JSON and UTF-8 whatever a client sent.
+                if (const auto length = utf8_sequence_length(text, at); length > 0) {
+                    out.append(text.substr(at, length));
+                    at += length;
+                    continue;
+                }
+                append_escaped_byte(out, c);
+            } else if (c < 0x20 || c == 0x7f) {
+                append_escaped_byte(out, c);
             } else {
-                out += ch;
+                out += static_cast<char>(c);
             }
         }
+        ++at;
     }
     return out;
 }

@@ -836,18 +836,22 @@ class LimitsTest(EnvironmentTestCase):
 
 
 def logged_forms(secret):
-    """A secret as raw bytes and as imapfront's JSON escaping would write it."""
-    escaped = bytearray()
-    for byte in secret:
-        if byte == 0x22:
-            escaped += b'\\"'
-        elif byte == 0x5c:
-            escaped += b"\\\\"
-        elif byte < 0x20 or byte >= 0x7f:
-            escaped += f"\\u{byte:04x}".encode()
-        else:
-            escaped.append(byte)
-    return {bytes(secret), bytes(escaped)}
+    """A secret as raw bytes and as imapfront's JSON escaping would write it:
+    every byte outside printable ASCII escaped, or (as the log does) valid
+    UTF-8 kept as it is."""
+    def escape(keep_utf8):
+        escaped = bytearray()
+        for byte in secret:
+            if byte == 0x22:
+                escaped += b'\\"'
+            elif byte == 0x5c:
+                escaped += b"\\\\"
+            elif byte < 0x20 or byte == 0x7f or (byte > 0x7f and not keep_utf8):
+                escaped += f"\\u{byte:04x}".encode()
+            else:
+                escaped.append(byte)
+        return bytes(escaped)
+    return {bytes(secret), escape(keep_utf8=False), escape(keep_utf8=True)}
 
 
 class LogTest(EnvironmentTestCase):

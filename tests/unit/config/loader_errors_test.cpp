@@ -84,6 +84,11 @@ TEST_CASE("bad enum values list the allowed ones", "[config]") {
                 "t.yaml:5:30: multiaccount.lista_count: expected one of draft, off, got 'yes'"});
 }
 
+TEST_CASE("multiaccount.max_links below two is refused, not raised in silence", "[config]") {
+    CHECK(load_errors(base + "multiaccount: { max_links: 1 }\n") ==
+          Lines{"t.yaml:4:28: multiaccount.max_links: expected a whole number from 2 to 64, got '1'"});
+}
+
 TEST_CASE("bad durations are refused", "[config]") {
     CHECK(load_errors(base + "limits: { login_timeout: 60, idle_timeout: 0s }\n") ==
           Lines{"t.yaml:4:26: limits.login_timeout: expected a duration with a unit of ms, s, m or h (such as 5s), "

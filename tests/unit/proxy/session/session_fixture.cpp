@@ -104,6 +104,11 @@ struct ScriptedBackend::Connection final : net::StreamHandler {
                     const bool non_sync = !count.empty() && count.back() == '+';
                     if (non_sync) count.pop_back();
                     if (!count.empty() && std::all_of(count.begin(), count.end(), ::isdigit)) {
+                        if (!non_sync && owner.script_.refuse_sync_literals) {
+                            owner.commands_.push_back(std::exchange(command, ""));
+                            reply(line.substr(0, line.find(' ')), "NO [TOOBIG] Message too large");
+                            continue;
+                        }
                         literal_left = std::stoul(count);
                         command += "\r\n";
                         if (!non_sync) stream->write("+ go ahead\r\n");

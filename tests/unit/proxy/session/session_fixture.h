@@ -37,6 +37,9 @@ public:
         // A command name (upper case) answered with these bytes instead of the
         // built-in answer; "$tag" in them is replaced by the command's tag.
         std::map<std::string, std::string> answers;
+        // A synchronizing literal gets the tagged NO instead of "+" (a
+        // backend refusing an APPEND that is too big).
+        bool refuse_sync_literals = false;
     };
 
     ScriptedBackend(net::EventLoop& loop, Script script);

@@ -11,6 +11,7 @@
 #include "proxy/session/client_session.h"
 #include "proxy/session/session_host.h"
 #include "proxy/session/snapshot.h"
+#include "scripted_backend.h"
 
 #include <chrono>
 #include <cstdint>
@@ -26,45 +27,6 @@ namespace imapfront::session::testing {
 // Runs `loop` until `done` holds (checked every few ms); false after `limit`.
 bool run_until(net::EventLoop& loop, const std::function<bool()>& done,
                std::chrono::milliseconds limit = std::chrono::seconds(5));
-
-// An IMAP server good enough for a session to log in to and relay through.
-class ScriptedBackend {
-public:
-    struct Script {
-        std::string capabilities = "IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+ UNSELECT IDLE ID ENABLE";
-        // authcid -> password; "proxy" is the pool's master user (for SELECTA).
-        std::map<std::string, std::string> passwords{{"alice@example.com", "secret"}, {"proxy", "masterpw"}};
-        // A command name (upper case) answered with these bytes instead of the
-        // built-in answer; "$tag" in them is replaced by the command's tag.
-        std::map<std::string, std::string> answers;
-        // A synchronizing literal gets the tagged NO instead of "+" (a
-        // backend refusing an APPEND that is too big).
-        bool refuse_sync_literals = false;
-    };
-
-    ScriptedBackend(net::EventLoop& loop, Script script);
-    ~ScriptedBackend();
-    ScriptedBackend(const ScriptedBackend&) = delete;
-    ScriptedBackend& operator=(const ScriptedBackend&) = delete;
-
-    std::uint16_t port() const { return listener_.port(); }
-    int accepted() const { return accepted_; }
-    int open_connections() const;
-    // Every whole command received, literals inline, CRLF stripped from the end.
-    const std::vector<std::string>& commands() const { return commands_; }
-    bool received(std::string_view command_prefix) const;
-
-private:
-    struct Connection;
-    void accept(std::unique_ptr<net::Stream> stream);
-
-    net::EventLoop& loop_;
-    Script script_;
-    int accepted_ = 0;
-    std::vector<std::string> commands_;
-    std::vector<std::unique_ptr<Connection>> connections_;
-    net::TcpListener listener_;
-};
 
 // The server's part for sessions: counts them and frees them as Server does.
 class TestHost final : public SessionHost {

@@ -1,5 +1,6 @@
 // imapfront command line: `imapfront --config FILE` runs the proxy,
-// `imapfront check FILE` validates a routing YAML file.
+// `imapfront check FILE` validates a routing YAML file, `imapfront --version`
+// prints the version CMake's project() gives.
 #include "config/config.h"
 #include "proxy/process/cpu_budget.h"
 #include "proxy/process/process_setup.h"
@@ -24,7 +25,8 @@ constexpr std::string_view usage =
     "           run the proxy: N data-plane threads (default one per CPU it may use:\n"
     "           its affinity mask, within a cgroup CPU limit) in each of\n"
     "           M worker processes (default 1: no separate workers)\n"
-    "       imapfront check FILE        validate a routing YAML file and exit\n";
+    "       imapfront check FILE        validate a routing YAML file and exit\n"
+    "       imapfront --version         print the version and exit\n";
 
 int check(const std::string& path) {
     const config::LoadResult result = config::load_file(path);
@@ -98,6 +100,10 @@ int run(const RunArguments& arguments) {
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.size() == 2 && args[0] == "check") return check(args[1]);
+    if (args.size() == 1 && args[0] == "--version") {
+        std::printf("imapfront %s\n", IMAPFRONT_VERSION);
+        return 0;
+    }
     if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
         std::fputs(usage.data(), stdout);
         return 0;

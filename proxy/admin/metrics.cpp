@@ -139,6 +139,7 @@ BackendMetrics& Metrics::backend(std::string_view name) {
 
 void Metrics::clear_gauges() noexcept {
     active_sessions.set(0);
+    max_connections.set(0);
     const std::size_t count = backend_count_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) backends_[i].metrics.connections.set(0);
 }
@@ -178,6 +179,10 @@ std::string render_prometheus(std::span<const Metrics* const> parts) {
     for (const Metrics* part : parts) active += part->active_sessions.value();
     header(out, "imapfront_sessions_active", "gauge", "Client sessions open now.");
     sample(out, "imapfront_sessions_active", {}, std::to_string(active));
+    header(out, "imapfront_max_connections", "gauge",
+           "Client sessions the configuration allows (limits.max_connections, summed over workers).");
+    sample(out, "imapfront_max_connections", {},
+           total(parts, [](const Metrics& m) { return m.max_connections.value(); }));
     header(out, "imapfront_connections_total", "counter", "Client connections accepted.");
     sample(out, "imapfront_connections_total", {},
            total(parts, [](const Metrics& m) { return m.connections.value(); }));

@@ -75,6 +75,7 @@ public:
     static Metrics& global();
 
     Gauge active_sessions;
+    Gauge max_connections;        // limits.max_connections of the loaded config
     Counter connections;          // accepted client connections
     Counter connections_refused;  // turned away by limits or shutdown
     Counter bytes_from_clients;   // relayed client -> backend

@@ -37,6 +37,13 @@ void CommandFramer::expect_raw_line() { raw_line_expected_ = true; }
 
 bool CommandFramer::in_literal() const { return in_literal_; }
 
+void CommandFramer::cancel_literal() {
+    if (!in_literal_) return;
+    in_literal_ = false;
+    literal_left_ = 0;
+    at_command_start_ = true;
+}
+
 CommandEvent CommandFramer::next(std::string_view input) {
     line_buffer_.release();
     if (dead_) {

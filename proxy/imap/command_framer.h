@@ -70,6 +70,10 @@ public:
     void set_limits(Limits limits);
     void expect_raw_line();
     bool in_literal() const;
+    // The server refused the command before the data of its synchronizing
+    // literal was sent (a tagged NO/BAD instead of "+", RFC 3501 7.5): the
+    // client will not send it, so the next bytes start a new command.
+    void cancel_literal();
 
 private:
     // Where the byte being fed lies within the current line.

@@ -189,6 +189,9 @@ ResponseEvent ResponseFramer::finish_line(std::string_view line, std::size_t con
     event.consumed = consumed;
     event.data = line;
     event.first_line = first_line_;
+    event.type = type_;
+    event.tag = tag();
+    event.status = status();
 
     // A continuation request is free text (often base64); a status line's
     // text outside its response code is free text too.

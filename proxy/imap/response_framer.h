@@ -29,6 +29,12 @@ struct ResponseEvent {
     bool response_complete = false;        // Line: no literal follows
     bool literal_complete = false;         // LiteralData: last chunk of the literal
     std::optional<std::uint64_t> literal;  // Line: literal size announced at its end
+    // Line: what the response is, so that callers need not ask the framer.
+    // `tag` (tagged responses) and `status` (upper-cased OK/NO/BAD/BYE/PREAUTH
+    // of a status line, else empty) stay valid until the next call to next().
+    ResponseType type = ResponseType::Untagged;
+    std::string_view tag;
+    std::string_view status;
 };
 
 class ResponseFramer {

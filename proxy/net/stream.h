@@ -69,6 +69,9 @@ public:
 
     // Flushes pending writes, then closes; on_closed follows.
     virtual void close() = 0;
+    // Closes at once, dropping writes the peer has not taken (a peer that
+    // stops reading must not hold the connection open); on_closed follows.
+    virtual void abort() = 0;
 
     // Asked of the socket each time (sessions need them once, so streams do
     // not keep copies); empty once the connection is closed.

@@ -240,6 +240,11 @@ void TcpStream::close() {
     start_shutdown("closed");
 }
 
+void TcpStream::abort() {
+    if (phase_ == Phase::closed) return;
+    fail(close_reason_.empty() ? "aborted" : close_reason_);
+}
+
 void TcpStream::start_shutdown(std::string reason) {
     if (phase_ != Phase::open) return;
     phase_ = Phase::shutting_down;

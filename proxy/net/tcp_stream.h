@@ -50,6 +50,7 @@ public:
     bool tls_active() const override { return tls_ready_; }
     std::string sni() const override { return tls_ready_ ? tls_->server_name() : std::string(); }
     void close() override;
+    void abort() override;
     Endpoint peer() const override;
     Endpoint local() const override;
 

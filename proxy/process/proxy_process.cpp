@@ -1,8 +1,10 @@
 #include "proxy/process/proxy_process.h"
 
+#include "proxy/admin/metrics.h"
 #include "proxy/admin/shared_metrics.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/process/process_setup.h"
+#include "proxy/process/service_notifier.h"
 #include "proxy/session/address_limits.h"
 #include "proxy/session/config_reloader.h"
 #include "proxy/session/health_checker.h"
@@ -65,6 +67,12 @@ private:
     std::size_t index_ = 0;
 };
 
+// The limit the sessions gauge is compared with; a supervisor's /metrics
+// sums it over its workers, as each counts its sessions against its own.
+void publish_limits(const config::Config& config) {
+    admin::Metrics::global().max_connections.set(static_cast<std::int64_t>(config.limits.max_connections));
+}
+
 }  // namespace
 
 int run_proxy(const ProcessOptions& options) {
@@ -80,6 +88,8 @@ int run_proxy(const ProcessOptions& options) {
     const auto loaded = load_startup_config(options.config_path);
     if (!loaded) return startup_failed;
     const auto& config = loaded->config;
+    // A worker's supervisor speaks to the service manager for it.
+    const auto notifier = options.worker ? ServiceNotifier() : ServiceNotifier::from_environment();
 
     std::signal(SIGPIPE, SIG_IGN);
     std::optional<WorkerSlot> slot;  // outlives the loops that count into it
@@ -91,10 +101,12 @@ int run_proxy(const ProcessOptions& options) {
         auto health = std::make_shared<routing::HealthTable>();
         session::HealthChecker health_checker(control, health, config);
         auto snapshot = std::make_shared<session::CurrentSnapshot>(session::make_snapshot(config));
+        publish_limits(*config);
         auto limits = std::make_shared<session::AddressLimits>();
         for (std::size_t index = 0; index < planes.size(); ++index) {
-            planes[index].server = std::make_unique<session::Server>(*planes[index].loop, snapshot, health, limits,
-                                                                     first_session_id(options, index));
+            planes[index].server =
+                std::make_unique<session::Server>(*planes[index].loop, snapshot, health, limits,
+                                                  admin::Metrics::global(), first_session_id(options, index));
             planes[index].server->start();
         }
 
@@ -102,10 +114,15 @@ int run_proxy(const ProcessOptions& options) {
             control, options.config_path, loaded->text,
             [&](std::shared_ptr<const session::Snapshot> next) {
                 health_checker.update(next->config);
+                publish_limits(*next->config);
                 snapshot->set(std::move(next));
             },
             options.worker ? session::ReloadRole::Follower : session::ReloadRole::Own);
-        control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
+        control.on_signal(SIGHUP, [&] {
+            notifier.reloading();
+            reloader.reload("SIGHUP");
+            notifier.ready();
+        });
 
         bool stopping = false;
         // A worker's supervisor serves the admin endpoint for every worker.
@@ -119,6 +136,7 @@ int run_proxy(const ProcessOptions& options) {
         const auto drain = [&] {
             if (stopping) return;
             stopping = true;
+            notifier.stopping();
             slot->set_serving(false);
             session::log_event(session::LogLevel::Info, "draining", {});
             const auto timeout = snapshot->get()->config->limits.drain_timeout;
@@ -148,6 +166,7 @@ int run_proxy(const ProcessOptions& options) {
         slot->set_serving(true);
         session::log_event(session::LogLevel::Info, "started",
                            {{"config", config->source_path}, {"threads", std::to_string(options.threads)}});
+        notifier.ready();
         control.run();
         for (auto& plane : planes) plane.thread.join();
     } catch (const std::exception& error) {

@@ -5,6 +5,7 @@
 #include "proxy/net/child_process.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/process/process_setup.h"
+#include "proxy/process/service_notifier.h"
 #include "proxy/process/worker_pool.h"
 #include "proxy/session/config_reloader.h"
 #include "proxy/session/log.h"
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -22,6 +24,9 @@ namespace {
 
 // Workers are killed this long after the drain timeout if still running.
 constexpr std::chrono::seconds kill_margin{5};
+
+// How often the supervisor looks whether every worker serves, until they do.
+constexpr std::chrono::milliseconds ready_poll{50};
 
 // Every worker binds its own listener socket on the same port; with port 0
 // each would get a different one.
@@ -66,7 +71,12 @@ int run_supervisor(const std::string& config_path, unsigned threads, unsigned wo
                                              drain_timeout = next->config->limits.drain_timeout;
                                              pool.signal_all(SIGHUP);
                                          });
-        control.on_signal(SIGHUP, [&] { reloader.reload("SIGHUP"); });
+        const auto notifier = ServiceNotifier::from_environment();
+        control.on_signal(SIGHUP, [&] {
+            notifier.reloading();
+            reloader.reload("SIGHUP");
+            notifier.ready();
+        });
 
         const auto admin_server = open_admin_endpoint(
             control, *config,
@@ -80,13 +90,25 @@ int run_supervisor(const std::string& config_path, unsigned threads, unsigned wo
         const auto drain = [&] {
             if (stopping) return;
             stopping = true;
+            notifier.stopping();
             session::log_event(session::LogLevel::Info, "draining", {});
             pool.stop(std::chrono::duration_cast<std::chrono::milliseconds>(drain_timeout) + kill_margin);
         };
         control.on_signal(SIGTERM, drain, net::EventLoop::KeepsRunning::Yes);
         control.on_signal(SIGINT, drain, net::EventLoop::KeepsRunning::Yes);
 
+        // Ready for the service manager once every worker has its listeners open.
+        net::Timer ready_check(control);
+        std::function<void()> check_ready = [&] {
+            if (stopping) return;
+            if (pool.all_serving()) {
+                notifier.ready();
+                return;
+            }
+            ready_check.start(ready_poll, check_ready);
+        };
         pool.start();
+        ready_check.start(ready_poll, check_ready);
         session::log_event(session::LogLevel::Info, "started",
                            {{"config", config->source_path},
                             {"workers", std::to_string(workers)},

@@ -2,6 +2,7 @@
 
 #include "proxy/admin/metrics.h"
 #include "proxy/net/tls_context.h"
+#include "proxy/session/internal_tags.h"
 
 #include <utility>
 #include <vector>
@@ -26,9 +27,10 @@ std::shared_ptr<const std::string> shared_capabilities(std::string list) {
 
 }  // namespace
 
-BackendLink::BackendLink(net::EventLoop& loop, BackendLinkOwner& owner, LinkTarget target)
+BackendLink::BackendLink(net::EventLoop& loop, admin::Metrics& metrics, BackendLinkOwner& owner, LinkTarget target)
     : loop_(loop),
-      owner_(owner),
+      metrics_(metrics.backend(target.backend->name)),
+      owner_(&owner),
       identity_(std::move(target.identity)),
       backend_(target.backend),
       timeout_(loop),
@@ -37,12 +39,12 @@ BackendLink::BackendLink(net::EventLoop& loop, BackendLinkOwner& owner, LinkTarg
                                            std::move(target.proxy_header),
                                            BackendLogin(std::move(target.plan)),
                                            {}})) {
-    admin::Metrics::global().backend(backend_->name).connections.add(1);
+    metrics_.connections.add(1);
 }
 
 BackendLink::~BackendLink() {
     if (stream_) stream_->set_handler(nullptr);
-    admin::Metrics::global().backend(backend_->name).connections.add(-1);
+    metrics_.connections.add(-1);
 }
 
 void BackendLink::start() {
@@ -92,9 +94,9 @@ void BackendLink::on_data(std::string_view bytes) {
         const imap::ResponseEvent event = framer_.next(bytes);
         bytes.remove_prefix(event.consumed);
         if (event.kind == imap::ResponseEvent::Kind::NeedMore) break;
-        owner_.on_link_response(*this, event);
+        owner_->on_link_response(*this, event);
     }
-    if (phase_ == Phase::Ready) owner_.on_link_input_done(*this);
+    if (phase_ == Phase::Ready) owner_->on_link_input_done(*this);
 }
 
 void BackendLink::login_bytes(std::string_view bytes) {
@@ -136,7 +138,7 @@ void BackendLink::apply(LoginStep step) {
         // An idle link keeps neither the password nor the login's buffers.
         setup_.reset();
         phase_ = Phase::Ready;
-        owner_.on_link_ready(*this);
+        owner_->on_link_ready(*this);
         return;
     case LoginStep::Kind::Failed: fail(std::move(step.failure)); return;
     }
@@ -152,9 +154,9 @@ void BackendLink::fail(Failure failure) {
         stream_->close();
     }
     if (was_ready) {
-        owner_.on_link_closed(*this, failure.detail);
+        owner_->on_link_closed(*this, failure.detail);
     } else {
-        owner_.on_link_failed(*this, failure);
+        owner_->on_link_failed(*this, failure);
     }
 }
 
@@ -164,7 +166,7 @@ void BackendLink::on_closed(std::string_view reason) {
         {tls_phase ? FailureKind::Tls : FailureKind::Connect, "backend connection closed: " + std::string(reason), {}});
 }
 
-void BackendLink::on_drained() { owner_.on_link_drained(*this); }
+void BackendLink::on_drained() { owner_->on_link_drained(*this); }
 
 void BackendLink::write(std::string bytes) {
     if (stream_ && phase_ == Phase::Ready) stream_->write(std::move(bytes));
@@ -192,10 +194,18 @@ void BackendLink::resume_reading() {
 void BackendLink::logout() {
     if (!stream_ || phase_ == Phase::Closed) return;
     stream_->set_handler(nullptr);
-    if (phase_ == Phase::Ready) stream_->write("ifq LOGOUT\r\n");
+    if (phase_ == Phase::Ready) stream_->write(std::string(internal_logout));
     phase_ = Phase::Closed;
     timeout_.stop();
     stream_->close();
+}
+
+void BackendLink::abort() {
+    if (!stream_ || phase_ == Phase::Closed) return;
+    stream_->set_handler(nullptr);
+    phase_ = Phase::Closed;
+    timeout_.stop();
+    stream_->abort();
 }
 
 }  // namespace imapfront::session

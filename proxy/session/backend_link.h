@@ -19,6 +19,11 @@ namespace imapfront::net {
 class TlsClientContext;
 }
 
+namespace imapfront::admin {
+class Metrics;
+struct BackendMetrics;
+}  // namespace imapfront::admin
+
 namespace imapfront::session {
 
 class BackendLink;
@@ -46,13 +51,17 @@ struct LinkTarget {
 
 class BackendLink final : private net::StreamHandler {
 public:
-    BackendLink(net::EventLoop& loop, BackendLinkOwner& owner, LinkTarget target);
+    BackendLink(net::EventLoop& loop, admin::Metrics& metrics, BackendLinkOwner& owner, LinkTarget target);
     ~BackendLink() override;
     BackendLink(const BackendLink&) = delete;
     BackendLink& operator=(const BackendLink&) = delete;
 
     void start();
     bool ready() const { return phase_ == Phase::Ready; }
+    // Who hears this link's events from now on: the login attempt, then the
+    // relay while it is the active link, an account switch while it is the
+    // switch's target, the link set while it is inactive.
+    void set_owner(BackendLinkOwner& owner) { owner_ = &owner; }
 
     void write(std::string bytes);
     void write_view(std::string_view bytes);
@@ -61,14 +70,14 @@ public:
     void resume_reading();
     // Sends LOGOUT and closes once written; no callback fires afterwards.
     void logout();
+    // Closes without a word, for a link left in the middle of a command;
+    // no callback fires afterwards.
+    void abort();
 
     const std::string& identity() const { return identity_; }
     const std::string& backend_name() const { return backend_->name; }
-    // The backend's capability list after login, as the backend sent it.
-    // The backend's capability list after login; empty before.
+    // The backend's capability list after login, as the backend sent it; empty before.
     const std::string& capabilities() const;
-    // Type and tag of the response being framed.
-    const imap::ResponseFramer& framer() const { return framer_; }
 
 private:
     enum class Phase { Connecting, Handshake, LoggingIn, Ready, Closed };
@@ -93,7 +102,8 @@ private:
     void fail(Failure failure);
 
     net::EventLoop& loop_;
-    BackendLinkOwner& owner_;
+    admin::BackendMetrics& metrics_;
+    BackendLinkOwner* owner_;
     std::string identity_;
     const config::Backend* backend_;
     Phase phase_ = Phase::Connecting;

@@ -4,6 +4,7 @@
 #include "proxy/imap/capabilities.h"
 #include "proxy/imap/sasl.h"
 #include "proxy/imap/status_line.h"
+#include "proxy/session/internal_tags.h"
 
 #include <utility>
 
@@ -46,7 +47,7 @@ std::string id_command(std::string_view tag, const std::vector<std::pair<std::st
 BackendLogin::BackendLogin(LoginPlan plan) : plan_(std::move(plan)) {}
 
 std::string BackendLogin::next_tag() {
-    tag_ = "ifl" + std::to_string(++tag_counter_);
+    tag_ = std::string(login_tag_prefix) + std::to_string(++tag_counter_);
     return tag_;
 }
 

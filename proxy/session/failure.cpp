@@ -30,4 +30,18 @@ bool blames_backend(const Failure& failure) {
            failure.kind == FailureKind::Protocol;
 }
 
+FailureOutcome login_outcome(const Failure& failure) {
+    FailureOutcome outcome;
+    outcome.answer = login_failure_answer(failure);
+    outcome.counts_as_auth_failure = counts_as_auth_failure(failure);
+    outcome.blames_backend = blames_backend(failure);
+    if (outcome.counts_as_auth_failure) {
+        outcome.result = admin::LoginResult::AuthFailed;
+    } else if (failure.kind == FailureKind::Temporary || outcome.blames_backend) {
+        outcome.result = admin::LoginResult::Unavailable;
+    }
+    outcome.level = failure.kind == FailureKind::AuthRefused ? LogLevel::Info : LogLevel::Warn;
+    return outcome;
+}
+
 }  // namespace imapfront::session

@@ -3,6 +3,9 @@
 // path that fails a link answers the same way.
 #pragma once
 
+#include "proxy/admin/metrics.h"
+#include "proxy/session/log.h"
+
 #include <string>
 #include <string_view>
 
@@ -35,5 +38,18 @@ bool counts_as_auth_failure(const Failure& failure);
 // Whether the failure says something about the backend's health (as opposed
 // to the user's credentials).
 bool blames_backend(const Failure& failure);
+
+// Everything a failed login means, decided in one place: the client's
+// answer, the metric, how loud the log line is, and whether it counts
+// against the user or against the backend.
+struct FailureOutcome {
+    std::string answer;  // tagless: "NO [CODE] text"
+    admin::LoginResult result = admin::LoginResult::Error;
+    LogLevel level = LogLevel::Info;  // the user's own refusal is info; a backend at fault warns
+    bool counts_as_auth_failure = false;
+    bool blames_backend = false;
+};
+
+FailureOutcome login_outcome(const Failure& failure);
 
 }  // namespace imapfront::session

@@ -32,8 +32,9 @@ private:
 
 Server::Server(net::EventLoop& loop, std::shared_ptr<CurrentSnapshot> snapshot,
                std::shared_ptr<routing::HealthTable> health, std::shared_ptr<AddressLimits> limits,
-               std::uint64_t first_session_id)
+               admin::Metrics& metrics, std::uint64_t first_session_id)
     : loop_(loop),
+      metrics_(metrics),
       current_(std::move(snapshot)),
       listening_(current_->get()),
       health_(std::move(health)),
@@ -57,7 +58,7 @@ void Server::start() {
 }
 
 void Server::accept(std::size_t listener_index, std::unique_ptr<net::Stream> stream) {
-    auto& metrics = admin::Metrics::global();
+    auto& metrics = metrics_;
     const std::shared_ptr<const Snapshot> snapshot = current_->get();
     const auto& config = *snapshot->config;
     const net::Endpoint peer = stream->peer();
@@ -116,7 +117,7 @@ bool Server::backend_up(const std::string& backend_name) const { return health_-
 void Server::backend_failed(const std::string& backend_name) {
     if (health_->report_passive_failure(backend_name)) {
         log_event(LogLevel::Warn, "backend_down", {{"backend", backend_name}, {"reason", "failed session connects"}});
-        admin::Metrics::global().backend(backend_name).up.set(0);
+        metrics_.backend(backend_name).up.set(0);
     }
 }
 

@@ -25,7 +25,7 @@ public:
     // `limits` is shared by the servers of every loop; session ids start at
     // `first_session_id` so they stay unique across loops.
     Server(net::EventLoop& loop, std::shared_ptr<CurrentSnapshot> snapshot,
-           std::shared_ptr<routing::HealthTable> health, std::shared_ptr<AddressLimits> limits,
+           std::shared_ptr<routing::HealthTable> health, std::shared_ptr<AddressLimits> limits, admin::Metrics& metrics,
            std::uint64_t first_session_id = 1);
     ~Server() override;
 
@@ -36,6 +36,7 @@ public:
     void drain(std::chrono::milliseconds timeout, std::function<void()> done);
 
     net::EventLoop& loop() override { return loop_; }
+    admin::Metrics& metrics() override { return metrics_; }
     bool backend_up(const std::string& backend_name) const override;
     void backend_failed(const std::string& backend_name) override;
     bool allow_login_attempt(const std::string& ip) override;
@@ -48,6 +49,7 @@ private:
     void forget(ClientSession* session);
 
     net::EventLoop& loop_;
+    admin::Metrics& metrics_;
     std::shared_ptr<CurrentSnapshot> current_;   // new sessions take it; open ones keep theirs
     std::shared_ptr<const Snapshot> listening_;  // the snapshot the listeners were opened from
     std::shared_ptr<routing::HealthTable> health_;

@@ -8,6 +8,10 @@ namespace imapfront::net {
 class EventLoop;
 }
 
+namespace imapfront::admin {
+class Metrics;
+}
+
 namespace imapfront::session {
 
 class ClientSession;
@@ -17,6 +21,8 @@ class SessionHost {
 public:
     virtual ~SessionHost() = default;
     virtual net::EventLoop& loop() = 0;
+    // Where this host's sessions count what they do.
+    virtual admin::Metrics& metrics() = 0;
     virtual bool backend_up(const std::string& backend_name) const = 0;
     // A real session could not connect or log in to this backend (passive health).
     virtual void backend_failed(const std::string& backend_name) = 0;

@@ -105,12 +105,14 @@ TEST_CASE("rendering follows the Prometheus text exposition format", "[admin][me
     }
     CHECK(types.at("imapfront_command_duration_seconds") == "histogram");
     CHECK(types.at("imapfront_sessions_active") == "gauge");
+    CHECK(types.at("imapfront_max_connections") == "gauge");
     CHECK(types.at("imapfront_backend_up") == "gauge");
 }
 
 TEST_CASE("rendered values follow the counters, gauges and labels", "[admin][metrics]") {
     Metrics metrics;
     metrics.active_sessions.set(7);
+    metrics.max_connections.set(500);
     metrics.connections.add(3);
     metrics.logins(LoginResult::AuthFailed).add(2);
     metrics.selecta(MultiResult::Unavailable).add();
@@ -122,6 +124,7 @@ TEST_CASE("rendered values follow the counters, gauges and labels", "[admin][met
 
     const auto samples = samples_of(metrics.render_prometheus());
     CHECK(samples.at("imapfront_sessions_active") == "7");
+    CHECK(samples.at("imapfront_max_connections") == "500");
     CHECK(samples.at("imapfront_connections_total") == "3");
     CHECK(samples.at("imapfront_logins_total{result=\"auth_failed\"}") == "2");
     CHECK(samples.at("imapfront_logins_total{result=\"ok\"}") == "0");

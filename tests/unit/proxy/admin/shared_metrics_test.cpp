@@ -46,6 +46,8 @@ TEST_CASE("the rendering of several parts sums counters and gauges", "[admin][sh
     shared.worker(1).logins(LoginResult::Ok).add(4);
     shared.worker(0).active_sessions.add(2);
     shared.worker(1).active_sessions.add(5);
+    shared.worker(0).max_connections.set(100);
+    shared.worker(1).max_connections.set(100);
     shared.worker(0).command_latency.observe(0.002);
     shared.worker(1).command_latency.observe(0.002);
     shared.worker(0).backend("dovecot-a").connections.add(1);
@@ -56,6 +58,7 @@ TEST_CASE("the rendering of several parts sums counters and gauges", "[admin][sh
     CHECK(samples.at("imapfront_config_reloads_total{result=\"ok\"}") == "1");
     CHECK(samples.at("imapfront_logins_total{result=\"ok\"}") == "7");
     CHECK(samples.at("imapfront_sessions_active") == "7");
+    CHECK(samples.at("imapfront_max_connections") == "200");
     CHECK(samples.at("imapfront_command_duration_seconds_count") == "2");
     CHECK(samples.at("imapfront_command_duration_seconds_bucket{le=\"0.0025\"}") == "2");
     CHECK(samples.at("imapfront_backend_connections{backend=\"dovecot-a\"}") == "5");
@@ -88,10 +91,12 @@ TEST_CASE("clearing a dead worker's gauges keeps its counters", "[admin][shared]
     Metrics& worker = shared.worker(0);
     worker.active_sessions.add(9);
     worker.connections.add(9);
+    worker.max_connections.set(100);
     worker.backend("dovecot-a").connections.add(9);
     worker.backend("dovecot-a").connect_failures.add(1);
     worker.clear_gauges();
     CHECK(worker.active_sessions.value() == 0);
+    CHECK(worker.max_connections.value() == 0);
     CHECK(worker.connections.value() == 9);
     CHECK(worker.backend("dovecot-a").connections.value() == 0);
     CHECK(worker.backend("dovecot-a").connect_failures.value() == 1);

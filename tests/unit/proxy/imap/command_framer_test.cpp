@@ -423,3 +423,22 @@ TEST_CASE("set_limits changes the limits for what follows", "[command_framer]") 
     CHECK(event.kind == CommandEvent::Kind::Line);
     CHECK(framer.in_literal());
 }
+
+TEST_CASE("a refused synchronizing literal is cancelled and the next bytes are a new command", "[command_framer]") {
+    CommandFramer framer;
+    std::string_view input = "A1 APPEND nosuchbox {5}\r\n";
+    CommandEvent event = framer.next(input);
+    REQUIRE(event.kind == CommandEvent::Kind::Line);
+    REQUIRE(event.literal);
+    REQUIRE(framer.in_literal());
+    // The server answered NO without "+": the client sends its next command instead.
+    framer.cancel_literal();
+    CHECK_FALSE(framer.in_literal());
+    input = "A2 NOOP\r\n";
+    event = framer.next(input);
+    REQUIRE(event.kind == CommandEvent::Kind::Line);
+    CHECK(event.first_line);
+    CHECK(event.command_complete);
+    CHECK(framer.tag() == "A2");
+    CHECK(framer.name() == "NOOP");
+}

@@ -159,3 +159,32 @@ TEST_CASE("a bare LF ends a response line", "[response_framer]") {
     CHECK(seen[0].data == "* OK hi\n");
     CHECK(seen[1].status == "OK");
 }
+
+TEST_CASE("line events carry the response's type, tag and status", "[response_framer]") {
+    ResponseFramer framer;
+    std::string_view input =
+        "a1 NO [TRYCREATE] no such mailbox\r\n* 3 EXISTS\r\n+ go ahead\r\n* BYE going\r\n* LIST () \"/\" {2}\r\nab\r\n";
+    ResponseEvent event = framer.next(input);
+    REQUIRE(event.kind == ResponseEvent::Kind::Line);
+    CHECK(event.type == ResponseType::Tagged);
+    CHECK(event.tag == "a1");
+    CHECK(event.status == "NO");
+    CHECK(event.response_complete);
+    input.remove_prefix(event.consumed);
+    event = framer.next(input);
+    CHECK(event.type == ResponseType::Untagged);
+    CHECK(event.status.empty());
+    input.remove_prefix(event.consumed);
+    event = framer.next(input);
+    CHECK(event.type == ResponseType::Continuation);
+    input.remove_prefix(event.consumed);
+    event = framer.next(input);
+    CHECK(event.type == ResponseType::Untagged);
+    CHECK(event.status == "BYE");
+    input.remove_prefix(event.consumed);
+    event = framer.next(input);
+    CHECK(event.type == ResponseType::Untagged);
+    CHECK(event.status.empty());
+    CHECK(event.literal == 2u);
+    CHECK_FALSE(event.response_complete);
+}

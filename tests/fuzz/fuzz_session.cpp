@@ -10,6 +10,7 @@
 // number of turns after each. Properties: no crash or sanitizer report, and
 // once the client hangs up the session ends and frees every handle.
 #include "fuzz_check.h"
+#include "proxy/admin/metrics.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/net/stream.h"
 #include "proxy/net/tcp.h"
@@ -45,6 +46,7 @@ class Host final : public SessionHost {
 public:
     explicit Host(net::EventLoop& loop) : loop_(loop) {}
     net::EventLoop& loop() override { return loop_; }
+    admin::Metrics& metrics() override { return *metrics_; }
     bool backend_up(const std::string&) const override { return true; }
     void backend_failed(const std::string&) override {}
     bool allow_login_attempt(const std::string&) override { return true; }
@@ -56,6 +58,7 @@ public:
 
 private:
     net::EventLoop& loop_;
+    std::unique_ptr<admin::Metrics> metrics_ = std::make_unique<admin::Metrics>();
 };
 
 struct Client final : net::StreamHandler {

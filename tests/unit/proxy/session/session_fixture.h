@@ -5,6 +5,7 @@
 // no session, backend connection or libuv handle is left.
 #pragma once
 
+#include "proxy/admin/metrics.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/net/stream.h"
 #include "proxy/net/tcp.h"
@@ -33,6 +34,7 @@ class TestHost final : public SessionHost {
 public:
     explicit TestHost(net::EventLoop& loop) : loop_(loop) {}
     net::EventLoop& loop() override { return loop_; }
+    admin::Metrics& metrics() override { return *metrics_; }
     bool backend_up(const std::string&) const override { return true; }
     void backend_failed(const std::string& name) override { failed_backends.push_back(name); }
     bool allow_login_attempt(const std::string&) override { return true; }
@@ -46,6 +48,7 @@ public:
 
 private:
     net::EventLoop& loop_;
+    std::unique_ptr<admin::Metrics> metrics_ = std::make_unique<admin::Metrics>();  // this host's own, not global()
     std::map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
 };
 

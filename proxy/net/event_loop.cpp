@@ -141,6 +141,24 @@ void EventLoop::on_signal(int signum, std::function<void()> fn, KeepsRunning kee
     if (keeps_running == KeepsRunning::No) uv_unref(reinterpret_cast<uv_handle_t*>(&box->signal));
 }
 
+std::size_t EventLoop::open_handles() {
+    struct Count {
+        const detail::LoopState* state;
+        std::size_t open = 0;
+    } count{&impl_->state};
+    uv_walk(
+        &impl_->state.loop,
+        [](uv_handle_t* handle, void* arg) {
+            auto& c = *static_cast<Count*>(arg);
+            const auto* idle = reinterpret_cast<const uv_handle_t*>(&c.state->defer_idle);
+            const auto* async = reinterpret_cast<const uv_handle_t*>(&c.state->post_async);
+            if (handle == idle || handle == async || uv_is_closing(handle)) return;
+            ++c.open;
+        },
+        &count);
+    return count.open;
+}
+
 uv_loop_s* EventLoop::raw() { return &impl_->state.loop; }
 
 namespace detail {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -34,6 +35,10 @@ public:
     // so: a loop whose only job is to wait for the signal that ends it.
     enum class KeepsRunning { No, Yes };
     void on_signal(int signum, std::function<void()> fn, KeepsRunning keeps_running = KeepsRunning::No);
+
+    // Handles on this loop that are not closing, the loop's own two not
+    // counted: what a test checks is zero once everything it made is gone.
+    std::size_t open_handles();
 
     uv_loop_s* raw();
 

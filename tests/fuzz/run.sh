@@ -32,8 +32,13 @@ for target in $targets; do
     if [ -d "$here/corpus/$target" ]; then
         cp "$here/corpus/$target"/* "$corpus"/ 2>/dev/null || true
     fi
+    # A target's dictionary (tests/fuzz/<target>.dict) when it has one.
+    dict=
+    if [ -f "$here/$target.dict" ]; then
+        dict="-dict=$here/$target.dict"
+    fi
     echo "== $target: ${seconds}s"
-    if ! (cd "$scratch" && "$build/tests/fuzz/$target" -max_total_time="$seconds" \
+    if ! (cd "$scratch" && "$build/tests/fuzz/$target" -max_total_time="$seconds" $dict \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" \
             >"$scratch/$target.log" 2>&1); then
         echo "!! $target failed:"

@@ -1,6 +1,7 @@
 #include "proxy/net/event_loop.h"
 
 #include "net_test_support.h"
+#include "proxy/net/tcp.h"
 
 #include <catch2/catch.hpp>
 
@@ -8,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -170,4 +172,19 @@ TEST_CASE("a timer stopped from its own callback fires once and can start again"
     });
     REQUIRE(testing::run_until_stopped(loop));
     CHECK(fired == 2);
+}
+
+TEST_CASE("open_handles counts a running timer and a listener until they are gone", "[net][loop]") {
+    EventLoop loop;
+    CHECK(loop.open_handles() == 0);
+    {
+        Timer timer(loop);
+        timer.start(1h, [] {});
+        CHECK(loop.open_handles() == 1);
+        TcpListener listener(loop, "127.0.0.1", 0, [](std::unique_ptr<Stream>) {});
+        CHECK(loop.open_handles() == 2);
+    }
+    CHECK(loop.open_handles() == 0);
+    loop.defer([] {});
+    CHECK(loop.open_handles() == 0);
 }

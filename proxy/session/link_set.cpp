@@ -20,7 +20,7 @@ constexpr std::chrono::minutes keepalive_interval{4};
 LinkSet::LinkSet(SessionCore& core, net::EventLoop& loop, std::size_t max_links)
     : core_(core),
       loop_(loop),
-      max_links_(std::max<std::size_t>(max_links, 2)),
+      max_links_(max_links),
       keepalive_timer_(loop) {}
 
 LinkSet::~LinkSet() { close_all(false); }
